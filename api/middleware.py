@@ -1,0 +1,65 @@
+"""Cross-cutting request work: settings on the context, body limits, SCIM bearer auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from api.errors import ScimError
+from api.request import body_too_large
+from models.db import Database
+from models.organizations import authenticate_scim
+
+BEARER = "bearer "
+
+
+class RequestSettings:
+    """Puts the limits and the public URL where resources and helpers read them."""
+
+    def __init__(self, public_url: str | None, max_body_bytes: int) -> None:
+        self._public_url = public_url
+        self._max_body_bytes = max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.public_url = self._public_url
+        req.context.max_body_bytes = self._max_body_bytes
+        # Refuse an oversized body before anything reads it.
+        if req.content_length is not None and req.content_length > self._max_body_bytes:
+            raise body_too_large(self._max_body_bytes)
+
+
+class ScimAuthentication:
+    """Every SCIM route needs the bearer token of the organization named in its URL.
+
+    Any failure is the same 401, so a caller learns nothing about which organizations exist
+    or which tokens belong to whom.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        if resource is None or getattr(resource, "auth_exempt", False):
+            return
+        organization = params.get("organization")
+        if organization is None:
+            return
+        secret = _bearer_token(req.get_header("Authorization"))
+        tenant = authenticate_scim(self._database, organization, secret) if secret else None
+        if tenant is None:
+            raise ScimError(
+                401,
+                "a valid bearer token for this organization is required",
+                headers={"WWW-Authenticate": 'Bearer realm="scimgate"'},
+            )
+        req.context.tenant = tenant
+
+
+def _bearer_token(header: str | None) -> str | None:
+    if not header or not header.lower().startswith(BEARER):
+        return None
+    token = header[len(BEARER) :].strip()
+    return token or None

@@ -1,0 +1,1 @@
+"""Falcon resources: one class per SCIM resource type, each holding a service."""

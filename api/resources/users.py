@@ -1,0 +1,124 @@
+"""/Users: create, read, list, replace, patch and delete directory users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from pydantic import ValidationError
+from scim2_models import Context
+
+from api.errors import scim_error_from
+from api.request import read_body, scim_base_url
+from api.scim.filters import compile_user_filter
+from api.scim.listing import PageRequest, list_response
+from api.scim.patch import patch_user_document
+from api.scim.schemas import parse_user, user_write
+from models.directory import DirectoryService, UserWrite, etag
+from models.tables import DirectoryUser
+
+USER_RESOURCE_TYPE = "User"
+
+
+def render_user(row: DirectoryUser, base_url: str) -> dict[str, Any]:
+    body = {"id": row.id, **row.document}
+    body["meta"] = {
+        "resourceType": USER_RESOURCE_TYPE,
+        "created": row.created_at.isoformat(),
+        "lastModified": row.updated_at.isoformat(),
+        "location": f"{base_url}/Users/{row.id}",
+        "version": etag(row.version),
+    }
+    return body
+
+
+class UsersResource:
+    def __init__(self, directory: DirectoryService, max_page_size: int) -> None:
+        self._directory = directory
+        self._max_page_size = max_page_size
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
+        tenant = req.context.tenant
+        try:
+            page = PageRequest.parse(
+                req.get_param("startIndex"), req.get_param("count"), self._max_page_size
+            )
+        except ValueError as error:
+            raise scim_error_from(error) from None
+        raw_filter = req.get_param("filter")
+        condition = compile_user_filter(raw_filter) if raw_filter else None
+        result = self._directory.list_users(tenant.id, condition, page.offset, page.count)
+        base_url = scim_base_url(req)
+        resp.media = list_response(
+            [render_user(row, base_url) for row in result.rows], result.total, page.start_index
+        )
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
+        write = _write_from(read_body(req), Context.RESOURCE_CREATION_REQUEST)
+        row = self._directory.create_user(req.context.tenant.id, write)
+        self._respond(req, resp, row, status=falcon.HTTP_201)
+
+    def on_get_item(
+        self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
+    ) -> None:
+        row = self._directory.get_user(req.context.tenant.id, user_id)
+        if_none_match = req.get_header("If-None-Match")
+        if if_none_match and etag(row.version) in {t.strip() for t in if_none_match.split(",")}:
+            resp.status = falcon.HTTP_304
+            resp.set_header("ETag", etag(row.version))
+            return
+        self._respond(req, resp, row)
+
+    def on_put_item(
+        self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
+    ) -> None:
+        write = _write_from(read_body(req), Context.RESOURCE_REPLACEMENT_REQUEST)
+        row = self._directory.replace_user(
+            req.context.tenant.id, user_id, write, if_match=req.get_header("If-Match")
+        )
+        self._respond(req, resp, row)
+
+    def on_patch_item(
+        self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
+    ) -> None:
+        body = read_body(req)
+
+        def patched(row: DirectoryUser) -> UserWrite:
+            try:
+                return user_write(patch_user_document(row.document, body))
+            except (ValidationError, ValueError) as error:
+                raise scim_error_from(error) from None
+
+        row = self._directory.replace_user(
+            req.context.tenant.id, user_id, patched, if_match=req.get_header("If-Match")
+        )
+        self._respond(req, resp, row)
+
+    def on_delete_item(
+        self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
+    ) -> None:
+        self._directory.delete_user(
+            req.context.tenant.id, user_id, if_match=req.get_header("If-Match")
+        )
+        resp.status = falcon.HTTP_204
+
+    @staticmethod
+    def _respond(
+        req: falcon.Request,
+        resp: falcon.Response,
+        row: DirectoryUser,
+        status: str = falcon.HTTP_200,
+    ) -> None:
+        body = render_user(row, scim_base_url(req))
+        resp.status = status
+        resp.media = body
+        resp.set_header("ETag", etag(row.version))
+        if status == falcon.HTTP_201:
+            resp.location = body["meta"]["location"]
+
+
+def _write_from(body: Any, context: Context) -> UserWrite:
+    try:
+        return user_write(parse_user(body, context))
+    except (ValidationError, ValueError) as error:
+        raise scim_error_from(error) from None

@@ -1,0 +1,1 @@
+"""SCIM protocol: schemas, payloads, filters, PATCH. Imports neither Falcon nor a session."""

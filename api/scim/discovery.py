@@ -1,0 +1,81 @@
+"""ServiceProviderConfig, ResourceTypes and Schemas (RFC 7644 §4): what the server really does."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from scim2_models import Context, EnterpriseUser, User
+
+from api.scim.schemas import CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, ScimgateUser
+from models.directory import SCIMGATE_USER_SCHEMA
+
+SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+DOCUMENTATION_URI = "https://github.com/scimgate/scimgate#readme"
+
+
+def service_provider_config(base_url: str, max_page_size: int) -> dict[str, Any]:
+    return {
+        "schemas": [SPC_SCHEMA],
+        "documentationUri": DOCUMENTATION_URI,
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": max_page_size},
+        "changePassword": {"supported": False},
+        "sort": {"supported": False},
+        "etag": {"supported": True},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "The organization's SCIM token, sent as `Authorization: Bearer`.",
+                "primary": True,
+            }
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": f"{base_url}/ServiceProviderConfig",
+        },
+    }
+
+
+def resource_types(base_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "User",
+            "name": "User",
+            "description": "A person provisioned into the organization",
+            "endpoint": "/Users",
+            "schema": CORE_USER_SCHEMA,
+            "schemaExtensions": [
+                {"schema": ENTERPRISE_USER_SCHEMA, "required": False},
+                {"schema": SCIMGATE_USER_SCHEMA, "required": False},
+            ],
+            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/User"},
+        }
+    ]
+
+
+def schemas(base_url: str) -> list[dict[str, Any]]:
+    documents = []
+    for schema in _schema_documents():
+        documents.append(
+            {
+                **schema,
+                "meta": {
+                    "resourceType": "Schema",
+                    "location": f"{base_url}/Schemas/{schema['id']}",
+                },
+            }
+        )
+    return documents
+
+
+@cache
+def _schema_documents() -> tuple[dict[str, Any], ...]:
+    return tuple(
+        model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        for model in (User, EnterpriseUser, ScimgateUser)
+    )

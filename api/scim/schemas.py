@@ -1,0 +1,153 @@
+"""The SCIM models scimgate serves, and the conversion of a request body to a directory write.
+
+scim2-models validates against RFC 7643; real IdPs are looser than the RFC, so the body is
+first brought to the shape the models accept: attributes nobody declared are dropped (an IdP
+mapping may add any), which RFC 7644 allows a service provider to do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel as PydanticModel
+from scim2_models import (
+    URN,
+    Context,
+    EnterpriseUser,
+    Extension,
+    Required,
+    User,
+)
+
+from models.directory import SCIMGATE_USER_SCHEMA, UserWrite
+from models.roster import ROLES
+
+CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+class ScimgateUser(Extension):
+    """scimgate's own User extension: the member's role and team in the organization."""
+
+    __schema__ = URN(SCIMGATE_USER_SCHEMA)
+
+    role: Annotated[str | None, Required.false] = None
+    """The member's role: one of member, editor, owner. Members default to member."""
+
+    team: Annotated[str | None, Required.false] = None
+    """The name of a team the member belongs to; the team is created on demand."""
+
+
+UserResource = User[EnterpriseUser | ScimgateUser]
+
+# Attributes the server owns: a client may send them back (Okta's PUT does) but never sets them.
+SERVER_OWNED = {"id", "meta"}
+
+
+def clean_body(body: Any, model: type[PydanticModel]) -> dict[str, Any]:
+    """Drop attributes the model does not declare, at every level, matching names in any case."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return _clean_object(body, model)
+
+
+def _clean_object(body: dict[str, Any], model: type[PydanticModel]) -> dict[str, Any]:
+    declared = _declared_attributes(model)
+    cleaned: dict[str, Any] = {}
+    for key, value in body.items():
+        field = declared.get(key.lower())
+        if field is None:
+            continue
+        annotation = _nested_model(model, field)
+        if annotation is not None and isinstance(value, dict):
+            value = _clean_object(value, annotation)
+        elif annotation is not None and isinstance(value, list):
+            value = [_clean_object(v, annotation) if isinstance(v, dict) else v for v in value]
+        cleaned[key] = value
+    return cleaned
+
+
+def _declared_attributes(model: type[PydanticModel]) -> dict[str, str]:
+    """Lower-cased wire names (aliases, extension URNs) to field names."""
+    cached = _DECLARED.get(model)
+    if cached is not None:
+        return cached
+    names: dict[str, str] = {}
+    for field_name, info in model.model_fields.items():
+        for alias in (info.serialization_alias, info.validation_alias, info.alias, field_name):
+            if isinstance(alias, str):
+                names[alias.lower()] = field_name
+        extension = _extension_urn(info.annotation)
+        if extension:
+            names[extension.lower()] = field_name
+    names["schemas"] = "schemas"
+    _DECLARED[model] = names
+    return names
+
+
+_DECLARED: dict[type[PydanticModel], dict[str, str]] = {}
+
+
+def _extension_urn(annotation: Any) -> str | None:
+    for candidate in _unwrap(annotation):
+        schema = getattr(candidate, "__schema__", None)
+        if schema and isinstance(candidate, type) and issubclass(candidate, Extension):
+            return str(schema)
+    return None
+
+
+def _nested_model(model: type[PydanticModel], field_name: str) -> type[PydanticModel] | None:
+    info = model.model_fields.get(field_name)
+    if info is None:
+        return None
+    for candidate in _unwrap(info.annotation):
+        if isinstance(candidate, type) and issubclass(candidate, PydanticModel):
+            return candidate
+    return None
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional[...], list[...], Annotated[...] and unions."""
+    args = getattr(annotation, "__args__", None)
+    if not args:
+        return [annotation]
+    found: list[Any] = []
+    for arg in args:
+        found.extend(_unwrap(arg))
+    return found
+
+
+def parse_user(body: Any, context: Context) -> User:
+    """Validate a User body for creation or replacement; raises pydantic's ValidationError."""
+    return UserResource.model_validate(clean_body(body, UserResource), scim_ctx=context)
+
+
+def user_document(user: User) -> dict[str, Any]:
+    """The canonical stored document: what a client may read back, without `id` and `meta`."""
+    document = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    document.pop("id", None)
+    document.pop("meta", None)
+    return document
+
+
+def user_write(user: User) -> UserWrite:
+    document = user_document(user)
+    extension = document.get(SCIMGATE_USER_SCHEMA)
+    if extension and extension.get("role") is not None and extension["role"] not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {extension['role']!r}")
+    return UserWrite(
+        document=document,
+        user_name=document["userName"],
+        external_id=document.get("externalId"),
+        display_name=document.get("displayName"),
+        active=bool(document.get("active", True)),
+        primary_email=_primary_email(document),
+    )
+
+
+def _primary_email(document: dict[str, Any]) -> str | None:
+    emails = document.get("emails") or []
+    for email in emails:
+        if email.get("primary") and email.get("value"):
+            return str(email["value"])
+    return None

@@ -1,0 +1,1 @@
+"""Storage and domain operations: configuration, tables, directory, roster, events."""

@@ -1,0 +1,62 @@
+"""One typed settings object, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+def _int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can set; every field has a safe default for development."""
+
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'scimgate.db'}"
+    # None means "start an embedded redis-server" in `scimgate dev`; elsewhere it is required.
+    redis_url: str | None = None
+    public_url: str | None = None
+    port: int = 8000
+    # gunicorn threads per web worker; the database pool is sized to match.
+    web_threads: int = 8
+    # Seconds a reconcile job waits after the first write of a burst, so the burst coalesces.
+    reconcile_debounce_ms: int = 250
+    reconcile_batch_size: int = 500
+    # Requests bodies past this are refused with 413 before they are read.
+    max_body_bytes: int = 1_048_576
+    max_page_size: int = 1000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        port = _int(env, "PORT", 8000)
+        return cls(
+            database_url=env.get("SCIMGATE_DATABASE_URL") or cls.database_url,
+            redis_url=env.get("SCIMGATE_REDIS_URL") or None,
+            public_url=(env.get("SCIMGATE_PUBLIC_URL") or "").rstrip("/") or None,
+            port=port,
+            web_threads=_int(env, "SCIMGATE_WEB_THREADS", 8),
+            reconcile_debounce_ms=_int(env, "SCIMGATE_RECONCILE_DEBOUNCE_MS", 250),
+            reconcile_batch_size=_int(env, "SCIMGATE_RECONCILE_BATCH_SIZE", 500),
+            max_body_bytes=_int(env, "SCIMGATE_MAX_BODY_BYTES", 1_048_576),
+            max_page_size=_int(env, "SCIMGATE_MAX_PAGE_SIZE", 1000),
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The public address IdPs use; SCIM base URLs and `meta.location` start with it."""
+        return self.public_url or f"http://localhost:{self.port}"
+
+    def scim_base_url(self, organization_slug: str) -> str:
+        return f"{self.base_url}/scim/v2/{organization_slug}"

@@ -1,0 +1,233 @@
+"""The directory: what the IdP said, written synchronously by the API.
+
+Every statement here starts from `users_of(organization_id)`, so no caller can forget the
+tenant: a filter from a client is only ever ANDed onto a query already scoped to one
+organization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.db import Database
+from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from models.organizations import verified_domains
+from models.tables import DirectoryUser
+
+SCIMGATE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
+
+# Called with an organization id after a commit that left directory rows dirty.
+ChangeListener = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class UserWrite:
+    """A validated User document and the columns derived from it."""
+
+    document: dict[str, Any]
+    user_name: str
+    external_id: str | None
+    display_name: str | None
+    active: bool
+    primary_email: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[DirectoryUser]
+
+
+def users_of(organization_id: int) -> Select[tuple[DirectoryUser]]:
+    """Every live directory user of one organization: the root of every user query."""
+    return select(DirectoryUser).where(
+        DirectoryUser.organization_id == organization_id, DirectoryUser.deleted_at.is_(None)
+    )
+
+
+def roster_projection(document: dict[str, Any]) -> tuple[Any, ...]:
+    """The part of a User document the roster depends on; other changes leave it clean."""
+    extension = document.get(SCIMGATE_USER_SCHEMA) or {}
+    return (
+        str(document.get("userName", "")).lower(),
+        bool(document.get("active", True)),
+        member_display_name(document),
+        extension.get("role"),
+        extension.get("team"),
+    )
+
+
+def member_display_name(document: dict[str, Any]) -> str | None:
+    if document.get("displayName"):
+        return str(document["displayName"])
+    name = document.get("name") or {}
+    if name.get("formatted"):
+        return str(name["formatted"])
+    parts = [name.get("givenName"), name.get("familyName")]
+    return " ".join(p for p in parts if p) or None
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+class DirectoryService:
+    """Directory writes and reads for the API; one transaction per call."""
+
+    def __init__(self, database: Database, on_change: ChangeListener | None = None) -> None:
+        self._database = database
+        self._on_change = on_change or (lambda _organization_id: None)
+
+    def get_user(self, organization_id: int, user_id: str) -> DirectoryUser:
+        with self._database.reading() as session:
+            return self._load(session, organization_id, user_id)
+
+    def list_users(
+        self,
+        organization_id: int,
+        condition: ColumnElement[bool] | None,
+        offset: int,
+        limit: int,
+        order_by: tuple[Any, ...] = (),
+    ) -> Page:
+        query = users_of(organization_id)
+        if condition is not None:
+            query = query.where(condition)
+        with self._database.reading() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows: list[DirectoryUser] = []
+            if limit > 0 and offset < total:
+                ordered = query.order_by(*order_by, DirectoryUser.created_at, DirectoryUser.id)
+                rows = list(session.scalars(ordered.offset(offset).limit(limit)))
+        return Page(total=total, rows=rows)
+
+    def create_user(self, organization_id: int, write: UserWrite) -> DirectoryUser:
+        with self._database.writing() as session:
+            self._check_domains(session, organization_id, write)
+            self._check_unique(session, organization_id, write.user_name, exclude_id=None)
+            now = utcnow()
+            row = DirectoryUser(
+                organization_id=organization_id,
+                user_name=write.user_name,
+                external_id=write.external_id,
+                display_name=write.display_name,
+                active=write.active,
+                document=write.document,
+                version=1,
+                generation=1,
+                applied_generation=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            self._flush_unique(session, write.user_name)
+        self._on_change(organization_id)
+        return row
+
+    def replace_user(
+        self,
+        organization_id: int,
+        user_id: str,
+        write: UserWrite | Callable[[DirectoryUser], UserWrite],
+        if_match: str | None = None,
+    ) -> DirectoryUser:
+        """Store a new document; a document equal to the stored one changes nothing at all.
+
+        `write` may be a function of the current row, so that a PATCH is computed from the
+        version it replaces inside the same transaction.
+        """
+        roster_changed = False
+        with self._database.writing() as session:
+            row = self._load(session, organization_id, user_id, for_update=True)
+            self._check_version(row, if_match)
+            if callable(write):
+                write = write(row)
+            if write.document == row.document:
+                return row
+            self._check_domains(session, organization_id, write)
+            if write.user_name.lower() != row.user_name.lower():
+                self._check_unique(session, organization_id, write.user_name, exclude_id=row.id)
+            roster_changed = roster_projection(write.document) != roster_projection(row.document)
+            row.user_name = write.user_name
+            row.external_id = write.external_id
+            row.display_name = write.display_name
+            row.active = write.active
+            row.document = write.document
+            row.version += 1
+            row.updated_at = utcnow()
+            if roster_changed:
+                row.generation += 1
+            self._flush_unique(session, write.user_name)
+        if roster_changed:
+            self._on_change(organization_id)
+        return row
+
+    def delete_user(self, organization_id: int, user_id: str, if_match: str | None = None) -> None:
+        """Hide the user at once; the row stays as a tombstone until the roster removes it."""
+        with self._database.writing() as session:
+            row = self._load(session, organization_id, user_id, for_update=True)
+            self._check_version(row, if_match)
+            row.deleted_at = utcnow()
+            row.updated_at = row.deleted_at
+            row.version += 1
+            row.generation += 1
+        self._on_change(organization_id)
+
+    def _load(
+        self, session: Session, organization_id: int, user_id: str, for_update: bool = False
+    ) -> DirectoryUser:
+        query = users_of(organization_id).where(DirectoryUser.id == user_id)
+        if for_update:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise NotFound(f"User {user_id} not found")
+        return row
+
+    @staticmethod
+    def _check_version(row: DirectoryUser, if_match: str | None) -> None:
+        if if_match is None or if_match.strip() == "*":
+            return
+        accepted = {tag.strip() for tag in if_match.split(",")}
+        current = etag(row.version)
+        if current not in accepted and current.removeprefix("W/") not in accepted:
+            raise PreconditionFailed(f"User {row.id} is at version {current}, not {if_match}")
+
+    @staticmethod
+    def _check_domains(session: Session, organization_id: int, write: UserWrite) -> None:
+        allowed = verified_domains(session, organization_id)
+        addresses = [write.user_name] + ([write.primary_email] if write.primary_email else [])
+        for address in addresses:
+            domain = address.rpartition("@")[2].lower()
+            if "@" not in address or domain not in allowed:
+                raise InvalidValue(
+                    f"{address!r} is not in a verified domain of this organization"
+                    + (f" ({domain!r} is not verified)" if "@" in address else "")
+                )
+
+    @staticmethod
+    def _check_unique(
+        session: Session, organization_id: int, user_name: str, exclude_id: str | None
+    ) -> None:
+        query = users_of(organization_id).where(
+            func.lower(DirectoryUser.user_name) == user_name.lower()
+        )
+        if exclude_id is not None:
+            query = query.where(DirectoryUser.id != exclude_id)
+        if session.scalar(query.with_only_columns(DirectoryUser.id)) is not None:
+            raise Conflict(f"a User with userName {user_name!r} already exists")
+
+    @staticmethod
+    def _flush_unique(session: Session, user_name: str) -> None:
+        # Two concurrent creates can both pass the check above; the unique index decides.
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict(f"a User with userName {user_name!r} already exists") from None

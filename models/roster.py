@@ -1,0 +1,292 @@
+"""Roster application: bring an organization's members up to what its directory says.
+
+Level-triggered: `reconcile_organization` never applies "an event", it claims whatever
+directory rows are dirty and makes the roster agree with them. Running it twice, late, or
+concurrently is harmless, which is what lets the queue in front of it be at-least-once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from models.base import utcnow
+from models.db import Database
+from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
+from models.events import EventLog, lock_organization
+from models.tables import Account, DirectoryUser, Member
+
+log = logging.getLogger(__name__)
+
+ROLES = ("member", "editor", "owner")
+DEFAULT_ROLE = "member"
+
+
+class MemberStatus:
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    REMOVED = "removed"
+
+
+@dataclass
+class ReconcileResult:
+    rows_applied: int = 0
+    events_appended: int = 0
+    batches: int = 0
+
+
+@dataclass(frozen=True)
+class DesiredMember:
+    """What one directory row asks of the roster."""
+
+    email: str
+    status: str
+    role: str
+    display_name: str | None
+
+    @classmethod
+    def of(cls, row: DirectoryUser) -> DesiredMember:
+        extension = row.document.get(SCIMGATE_USER_SCHEMA) or {}
+        role = extension.get("role") if extension.get("role") in ROLES else DEFAULT_ROLE
+        return cls(
+            email=row.user_name.lower(),
+            status=MemberStatus.ACTIVE if row.active else MemberStatus.DEACTIVATED,
+            role=role,
+            display_name=member_display_name(row.document),
+        )
+
+
+def reconcile_organization(
+    database: Database, organization_id: int, batch_size: int = 500
+) -> ReconcileResult:
+    """Apply every dirty directory row of one organization, one transaction per batch."""
+    result = ReconcileResult()
+    while True:
+        applied, appended = _apply_next_batch(database, organization_id, batch_size)
+        if applied == 0:
+            return result
+        result.rows_applied += applied
+        result.events_appended += appended
+        result.batches += 1
+
+
+@retry(
+    retry=retry_if_exception_type(OperationalError),
+    stop=stop_after_attempt(5),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+def _apply_next_batch(database: Database, organization_id: int, batch_size: int) -> tuple[int, int]:
+    with database.writing() as session:
+        organization = lock_organization(session, organization_id)
+        claim = (
+            select(DirectoryUser)
+            .where(
+                DirectoryUser.organization_id == organization_id,
+                DirectoryUser.generation > DirectoryUser.applied_generation,
+            )
+            .order_by(DirectoryUser.updated_at, DirectoryUser.id)
+            .limit(batch_size)
+        )
+        if database.is_postgresql:
+            claim = claim.with_for_update(skip_locked=True)
+        rows = list(session.scalars(claim))
+        if not rows:
+            return 0, 0
+        events = EventLog(session, organization)
+        _RosterBatch(session, organization_id, rows, events).apply()
+        _mark_applied(session, rows)
+        return len(rows), len(events.appended)
+
+
+def _mark_applied(session: Session, rows: list[DirectoryUser]) -> None:
+    """Record what was applied; applied tombstones have no reason left to exist."""
+    tombstones = [row.id for row in rows if row.deleted_at is not None]
+    live = [(row.id, row.generation) for row in rows if row.deleted_at is None]
+    for row_id, generation in live:
+        # Guarded by generation: a write that landed meanwhile keeps the row dirty.
+        session.execute(
+            update(DirectoryUser)
+            .where(DirectoryUser.id == row_id, DirectoryUser.generation == generation)
+            .values(applied_generation=generation)
+            .execution_options(synchronize_session=False)
+        )
+    if tombstones:
+        session.execute(
+            delete(DirectoryUser)
+            .where(DirectoryUser.id.in_(tombstones))
+            .execution_options(synchronize_session=False)
+        )
+
+
+class _RosterBatch:
+    """Applies a batch of directory rows with a fixed number of queries, whatever its size."""
+
+    def __init__(
+        self, session: Session, organization_id: int, rows: list[DirectoryUser], events: EventLog
+    ) -> None:
+        self._session = session
+        self._organization_id = organization_id
+        self._rows = rows
+        self._events = events
+        self._now = utcnow()
+
+    def apply(self) -> None:
+        live_emails = {row.user_name.lower() for row in self._rows if row.deleted_at is None}
+        accounts = _ensure_accounts(self._session, live_emails)
+        members = self._load_members(list(accounts.values()))
+        by_account = {member.account_id: member for member in members}
+        by_directory_user = {m.directory_user_id: m for m in members if m.directory_user_id}
+        for row in self._rows:
+            linked = by_directory_user.get(row.id)
+            if row.deleted_at is not None:
+                if linked is not None:
+                    self._remove(linked, row)
+                continue
+            desired = DesiredMember.of(row)
+            account_id = accounts[desired.email]
+            if linked is not None and linked.account_id != account_id:
+                # The userName (the email) changed: the old address leaves, the new one joins.
+                self._remove(linked, row)
+            member = by_account.get(account_id)
+            if member is None:
+                member = self._add(account_id, row, desired)
+                by_account[account_id] = member
+            else:
+                self._update(member, row, desired)
+            by_directory_user[row.id] = member
+
+    def _load_members(self, account_ids: list[int]) -> list[Member]:
+        row_ids = [row.id for row in self._rows]
+        return list(
+            self._session.scalars(
+                select(Member).where(
+                    Member.organization_id == self._organization_id,
+                    or_(Member.account_id.in_(account_ids), Member.directory_user_id.in_(row_ids)),
+                )
+            )
+        )
+
+    def _add(self, account_id: int, row: DirectoryUser, desired: DesiredMember) -> Member:
+        member = Member(
+            organization_id=self._organization_id,
+            account_id=account_id,
+            role=desired.role,
+            status=desired.status,
+            source="scim",
+            display_name=desired.display_name,
+            directory_user_id=row.id,
+            created_at=self._now,
+            updated_at=self._now,
+        )
+        self._session.add(member)
+        self._events.append("member.added", _event_data(desired, row))
+        return member
+
+    def _update(self, member: Member, row: DirectoryUser, desired: DesiredMember) -> None:
+        previous_status = member.status
+        changes = {
+            field: [getattr(member, field), getattr(desired, field)]
+            for field in ("role", "display_name")
+            if getattr(member, field) != getattr(desired, field)
+        }
+        member.directory_user_id = row.id
+        # A member who arrived another way (JIT) is adopted: from now on the IdP decides.
+        member.source = "scim"
+        member.role = desired.role
+        member.display_name = desired.display_name
+        member.status = desired.status
+        if previous_status != desired.status or changes:
+            member.updated_at = self._now
+        data = _event_data(desired, row)
+        if previous_status == MemberStatus.REMOVED:
+            self._events.append("member.added", data)
+            return
+        if previous_status != desired.status:
+            event_type = (
+                "member.reactivated"
+                if desired.status == MemberStatus.ACTIVE
+                else "member.deactivated"
+            )
+            self._events.append(event_type, data)
+        if changes:
+            self._events.append("member.updated", {**data, "changes": changes})
+
+    def _remove(self, member: Member, row: DirectoryUser) -> None:
+        if member.status == MemberStatus.REMOVED:
+            return
+        member.status = MemberStatus.REMOVED
+        member.updated_at = self._now
+        self._events.append(
+            "member.removed",
+            {
+                "email": _account_email(self._session, member.account_id),
+                "status": MemberStatus.REMOVED,
+                "role": member.role,
+                "display_name": member.display_name,
+                "user_id": row.id,
+                "external_id": row.external_id,
+            },
+        )
+
+
+def _event_data(desired: DesiredMember, row: DirectoryUser) -> dict[str, Any]:
+    return {
+        "email": desired.email,
+        "status": desired.status,
+        "role": desired.role,
+        "display_name": desired.display_name,
+        "user_id": row.id,
+        "external_id": row.external_id,
+    }
+
+
+def _account_email(session: Session, account_id: int) -> str:
+    return session.scalar(select(Account.email).where(Account.id == account_id)) or ""
+
+
+def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
+    """Account ids by email, creating the missing ones; safe against a concurrent creator."""
+    if not emails:
+        return {}
+    existing = _account_ids(session, emails)
+    missing = sorted(emails - existing.keys())
+    if missing:
+        now = utcnow()
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            statement = postgresql_insert(Account).on_conflict_do_nothing(index_elements=["email"])
+        elif dialect == "sqlite":
+            statement = sqlite_insert(Account).on_conflict_do_nothing(index_elements=["email"])
+        else:
+            statement = insert(Account)
+        session.execute(statement, [{"email": email, "created_at": now} for email in missing])
+        existing.update(_account_ids(session, set(missing)))
+    return existing
+
+
+def _account_ids(session: Session, emails: set[str]) -> dict[str, int]:
+    query = select(Account.email, Account.id).where(Account.email.in_(sorted(emails)))
+    return {email: account_id for email, account_id in session.execute(query)}
+
+
+def roster_of(session: Session, organization_id: int) -> list[dict[str, Any]]:
+    """Every member of an organization, removed ones included, ordered by email."""
+    query = (
+        select(Account.email, Member.status, Member.role, Member.display_name, Member.source)
+        .join(Account, Account.id == Member.account_id)
+        .where(Member.organization_id == organization_id)
+        .order_by(Account.email)
+    )
+    return [
+        {"email": email, "status": status, "role": role, "display_name": name, "source": source}
+        for email, status, role, name, source in session.execute(query)
+    ]

@@ -1,0 +1,154 @@
+"""Every table of scimgate: organizations, the directory (desired), the roster (applied), events.
+
+The directory holds what the IdP said; only the API writes it. The roster holds what the
+product enforces; only workers write it. A directory row is dirty while
+`generation > applied_generation`, which makes the row itself the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Document, IntPK, Timestamp, UTCDateTime, UuidPK
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[IntPK]
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last event sequence number handed out; bumped under the organization's row lock.
+    event_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[Timestamp]
+
+
+class Domain(Base):
+    __tablename__ = "domains"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[IntPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(253))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[Timestamp]
+
+
+class ScimToken(Base):
+    """A bearer token for one organization's SCIM endpoint; only its SHA-256 is kept."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[IntPK]
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[Timestamp]
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DirectoryUser(Base):
+    """A SCIM User as the IdP last sent it: the canonical document plus indexed columns."""
+
+    __tablename__ = "directory_users"
+
+    id: Mapped[UuidPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The SCIM attributes without `id` and `meta`, which are derived from the columns.
+    document: Mapped[dict[str, Any]] = mapped_column(Document)
+    # The ETag: bumped by every change a client can see.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped only by changes the roster cares about; the worker catches up to it.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    # A deleted user stays as a tombstone until the roster has applied its removal.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index(
+    "uq_directory_users_organization_user_name",
+    DirectoryUser.organization_id,
+    func.lower(DirectoryUser.user_name),
+    unique=True,
+    sqlite_where=DirectoryUser.deleted_at.is_(None),
+    postgresql_where=DirectoryUser.deleted_at.is_(None),
+)
+Index(
+    "ix_directory_users_organization_external_id",
+    DirectoryUser.organization_id,
+    DirectoryUser.external_id,
+)
+Index(
+    "ix_directory_users_dirty",
+    DirectoryUser.organization_id,
+    DirectoryUser.updated_at,
+    sqlite_where=DirectoryUser.generation > DirectoryUser.applied_generation,
+    postgresql_where=DirectoryUser.generation > DirectoryUser.applied_generation,
+)
+
+
+class Account(Base):
+    """A person of the product, one per email; an account may belong to many organizations."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[IntPK]
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[Timestamp]
+
+
+class Member(Base):
+    """An account's place in one organization: what the product enforces."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("organization_id", "account_id"),)
+
+    id: Mapped[IntPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32), default="member")
+    status: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    # The directory row that last decided this member; a stale tombstone cannot remove it.
+    directory_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+class Event(Base):
+    """One roster change, numbered without gaps per organization, for webhooks and the feed."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("organization_id", "sequence"),)
+
+    id: Mapped[UuidPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(Document)
+    occurred_at: Mapped[Timestamp]

@@ -1,0 +1,10 @@
+"""Every actor, for `dramatiq workers.actors`: importing this module registers them all."""
+
+from workers.broker import setup_broker
+
+setup_broker()
+
+from workers.reconcile import reconcile  # noqa: E402
+from workers.sweep import sweep  # noqa: E402
+
+__all__ = ["reconcile", "sweep"]
