@@ -29,7 +29,7 @@ class Services:
     on_directory_change: ChangeListener
 
 
-def default_services(settings: Settings) -> Services:
+def default_services(settings: Settings, database: Database | None = None) -> Services:
     """The production collaborators: the configured database and the Redis-backed queue."""
     from workers.reconcile import schedule_reconcile
 
@@ -37,7 +37,8 @@ def default_services(settings: Settings) -> Services:
         schedule_reconcile(organization_id, settings.reconcile_debounce_ms)
 
     return Services(
-        database=Database.from_url(settings.database_url, pool_size=settings.web_threads),
+        database=database
+        or Database.from_url(settings.database_url, pool_size=settings.web_threads),
         on_directory_change=enqueue_reconcile,
     )
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from models.config import Settings
 from models.db import Database
 
+_settings: Settings | None = None
+_database: Database | None = None
 
-@cache
+
+def configure(settings: Settings, database: Database | None = None) -> None:
+    """Point this process's actors at a given configuration (an in-process worker in tests)."""
+    global _settings, _database
+    _settings, _database = settings, database
+
+
 def settings() -> Settings:
-    return Settings.from_env()
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
 
 
-@cache
 def database() -> Database:
-    return Database.from_url(settings().database_url, pool_size=4)
+    global _database
+    if _database is None:
+        _database = Database.from_url(settings().database_url, pool_size=4)
+    return _database

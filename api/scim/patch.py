@@ -20,7 +20,7 @@ def patch_user_document(document: dict[str, Any], body: Any) -> User:
     patch = PatchOp[UserResource].model_validate(
         _clean_operations(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST
     )
-    user = UserResource.model_validate(document, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    user = UserResource.model_validate(document)
     patch.patch(user)
     # Re-validate the result as a replacement, so a PATCH cannot store what a PUT could not.
     return UserResource.model_validate(

@@ -1,0 +1,145 @@
+"""Fixtures: real Redis, real SQLite and PostgreSQL, the app, and an in-process worker.
+
+Redis starts before test modules are imported, because the broker is configured when the
+actor modules load (as it is in production).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import falcon
+import pytest
+from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
+
+from api.app import create_app, default_services
+from models.config import Settings
+from models.db import Database
+from tests.support.scim import OrganizationFixture, ScimClient
+from tests.support.services import (
+    PostgresDatabase,
+    RedisServer,
+    SqliteTemplate,
+    postgres_admin_url,
+)
+
+from workers import runtime  # noqa: E402
+from workers.broker import setup_broker  # noqa: E402
+
+_scratch = Path(tempfile.mkdtemp(prefix="scimgate-tests-"))
+_redis = RedisServer(_scratch / "redis")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _redis.start()
+    os.environ["SCIMGATE_REDIS_URL"] = _redis.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _redis.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _redis.url
+
+
+@pytest.fixture(scope="session")
+def scratch_dir() -> Path:
+    return _scratch
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(scratch_dir: Path) -> SqliteTemplate:
+    template = SqliteTemplate(scratch_dir / "sqlite")
+    template.directory.mkdir(parents=True, exist_ok=True)
+    template.create()
+    return template
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    database = PostgresDatabase(admin_url)
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_template").fresh_url()
+        return
+    postgres: PostgresDatabase = request.getfixturevalue("postgres_database")
+    postgres.truncate()
+    yield postgres.url
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        public_url="https://scim.test",
+        reconcile_debounce_ms=0,
+    )
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database.from_url(settings.database_url, pool_size=4)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def broker(settings: Settings) -> RedisBroker:
+    """The process's real Redis broker, emptied for this test."""
+    broker = setup_broker(settings)
+    broker.client.flushdb()
+    return broker
+
+
+@pytest.fixture
+def worker(broker: RedisBroker, settings: Settings, database: Database) -> Iterator[Worker]:
+    """A Dramatiq worker in this process, on the test's database."""
+    runtime.configure(settings, database)
+    worker = Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    yield worker
+    worker.stop()
+    runtime.configure(Settings.from_env())
+
+
+@pytest.fixture
+def drain(broker: RedisBroker, worker: Worker) -> Callable[[], None]:
+    """Wait until every enqueued job, delayed ones included, has run."""
+
+    def wait() -> None:
+        for queue in ("roster", "maintenance"):
+            broker.join(queue, timeout=30_000)
+        worker.join()
+
+    return wait
+
+
+@pytest.fixture
+def tenant(database: Database) -> OrganizationFixture:
+    return OrganizationFixture.create(database, "acme", ["example.com"])
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, broker: RedisBroker) -> falcon.App:
+    return create_app(settings, default_services(settings, database))
+
+
+@pytest.fixture
+def scim(app: falcon.App, tenant: OrganizationFixture) -> ScimClient:
+    return ScimClient(app, tenant.slug, tenant.token)

@@ -1,0 +1,125 @@
+"""The production processes, started for real: gunicorn, Dramatiq workers, the clock, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.dev import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2, what: str = ""
+) -> Any:
+    """Poll until `condition()` is truthy and return it; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}: {last!r}")
+
+
+class Stack:
+    """One deployment on this machine: web, workers and clock on a given database and Redis."""
+
+    def __init__(self, database_url: str, redis_url: str, log_dir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "SCIMGATE_DATABASE_URL": database_url,
+            "SCIMGATE_REDIS_URL": redis_url,
+            "SCIMGATE_PUBLIC_URL": self.base,
+            "PORT": str(self.port),
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(BIN / "scimgate"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"scimgate {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def roster(self, organization: str) -> dict[str, dict[str, Any]]:
+        members = json.loads(self.cli("roster", organization, "--json").stdout)
+        return {member["email"]: member for member in members}
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
+        process = subprocess.Popen(
+            command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.processes[name] = process
+        return process
+
+    def start_web(self, name: str = "web", workers: int = 2) -> None:
+        self.start(
+            name,
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "api.wsgi:app"],
+        )  # fmt: skip
+        wait_until(self._healthy, timeout=30, what="gunicorn to answer /healthz")
+
+    def start_worker(self, name: str = "worker", processes: int = 1, threads: int = 2) -> None:
+        self.start(
+            name,
+            [sys.executable, "-m", "dramatiq", "workers.actors",
+             "--processes", str(processes), "--threads", str(threads)],
+        )  # fmt: skip
+
+    def start_clock(self, name: str = "clock") -> None:
+        self.start(name, [str(BIN / "scimgate"), "clock"])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
+            for path in sorted(self.log_dir.glob("*.log"))
+        )
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False

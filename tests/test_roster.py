@@ -1,0 +1,175 @@
+"""The worker brings the roster in line with the directory, with an event for each real change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from models.db import Database
+from models.events import events_after
+from models.roster import reconcile_organization, roster_of
+from models.tables import DirectoryUser
+from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
+
+SCIMGATE = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
+
+
+def roster(database: Database, tenant: OrganizationFixture) -> dict[str, tuple[str, str]]:
+    with database.reading() as session:
+        return {m["email"]: (m["status"], m["role"]) for m in roster_of(session, tenant.id)}
+
+
+def event_types(database: Database, tenant: OrganizationFixture) -> list[str]:
+    with database.reading() as session:
+        return [event.type for event in events_after(session, tenant.id)]
+
+
+def dirty_rows(database: Database) -> int:
+    with database.reading() as session:
+        return session.scalar(
+            select(func.count()).where(
+                DirectoryUser.generation > DirectoryUser.applied_generation
+            )
+        )
+
+
+def queued_jobs(broker) -> int:
+    """Reconcile messages waiting in Redis, delayed ones included."""
+    return broker.client.llen("scimgate:roster") + broker.client.llen("scimgate:roster.DQ")
+
+
+def deactivate(scim: ScimClient, user_id: str, active: bool = False) -> None:
+    response = scim.patch(
+        f"/Users/{user_id}", patch_op({"op": "replace", "value": {"active": active}})
+    )
+    assert response.status_code == 200
+
+
+class TestLifecycle:
+    def test_create_deactivate_reactivate_delete_follow_into_the_roster(
+        self, scim: ScimClient, database: Database, tenant, drain: Callable[[], None]
+    ):
+        user = scim.post("/Users", okta_user("ada@example.com")).json
+        drain()
+        assert roster(database, tenant) == {"ada@example.com": ("active", "member")}
+
+        deactivate(scim, user["id"])
+        drain()
+        assert roster(database, tenant) == {"ada@example.com": ("deactivated", "member")}
+
+        deactivate(scim, user["id"], active=True)
+        drain()
+        assert roster(database, tenant) == {"ada@example.com": ("active", "member")}
+
+        scim.delete(f"/Users/{user['id']}")
+        drain()
+        assert roster(database, tenant) == {"ada@example.com": ("removed", "member")}
+        assert event_types(database, tenant) == [
+            "member.added",
+            "member.deactivated",
+            "member.reactivated",
+            "member.removed",
+        ]
+        assert dirty_rows(database) == 0
+
+    def test_a_user_created_again_after_removal_is_the_same_member_back(
+        self, scim: ScimClient, database: Database, tenant, drain
+    ):
+        first = scim.post("/Users", okta_user("ada@example.com")).json
+        drain()
+        scim.delete(f"/Users/{first['id']}")
+        scim.post("/Users", okta_user("ada@example.com"))
+        drain()
+
+        assert roster(database, tenant) == {"ada@example.com": ("active", "member")}
+        assert event_types(database, tenant)[-1] == "member.added"
+
+    def test_role_comes_from_the_scimgate_extension(
+        self, scim: ScimClient, database: Database, tenant, drain
+    ):
+        body = okta_user("ada@example.com")
+        body["schemas"].append(SCIMGATE)
+        body[SCIMGATE] = {"role": "owner"}
+        scim.post("/Users", body)
+        drain()
+
+        assert roster(database, tenant) == {"ada@example.com": ("active", "owner")}
+
+
+class TestQuietWrites:
+    def test_an_unchanged_put_enqueues_nothing_and_appends_no_event(
+        self, scim: ScimClient, database: Database, tenant, broker
+    ):
+        user = scim.post("/Users", okta_user("ada@example.com")).json
+        assert queued_jobs(broker) == 1
+        reconcile_organization(database, tenant.id)
+        broker.flush_all()
+        broker.client.flushdb()
+        events_before = event_types(database, tenant)
+
+        scim.put(f"/Users/{user['id']}", user)
+
+        assert queued_jobs(broker) == 0
+        assert dirty_rows(database) == 0
+        assert event_types(database, tenant) == events_before
+
+    def test_a_burst_of_writes_coalesces_into_one_pending_job(self, scim: ScimClient, broker):
+        for i in range(20):
+            scim.post("/Users", okta_user(f"user{i}@example.com"))
+
+        assert queued_jobs(broker) == 1
+
+    def test_a_change_the_roster_ignores_bumps_the_version_but_not_the_generation(
+        self, scim: ScimClient, database: Database, drain
+    ):
+        user = scim.post("/Users", okta_user("ada@example.com")).json
+        drain()
+
+        updated = scim.patch(
+            f"/Users/{user['id']}", patch_op({"op": "replace", "path": "locale", "value": "fr-FR"})
+        ).json
+
+        assert updated["meta"]["version"] != user["meta"]["version"]
+        assert dirty_rows(database) == 0
+
+
+class TestReconcile:
+    def test_reconcile_twice_is_harmless(self, scim: ScimClient, database: Database, tenant):
+        for i in range(5):
+            scim.post("/Users", okta_user(f"user{i}@example.com"))
+
+        first = reconcile_organization(database, tenant.id, batch_size=2)
+        second = reconcile_organization(database, tenant.id, batch_size=2)
+
+        assert (first.rows_applied, first.batches, first.events_appended) == (5, 3, 5)
+        assert second.rows_applied == 0
+        assert len(event_types(database, tenant)) == 5
+
+    def test_a_user_name_change_moves_the_membership_to_the_new_address(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        user = scim.post("/Users", okta_user("ada@example.com")).json
+        reconcile_organization(database, tenant.id)
+        user["userName"] = "ada.lovelace@example.com"
+        user["emails"][0]["value"] = "ada.lovelace@example.com"
+        assert scim.put(f"/Users/{user['id']}", user).status_code == 200
+
+        reconcile_organization(database, tenant.id)
+
+        assert roster(database, tenant) == {
+            "ada.lovelace@example.com": ("active", "member"),
+            "ada@example.com": ("removed", "member"),
+        }
+
+    def test_event_sequence_is_gapless_and_ids_are_unique(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        for i in range(4):
+            scim.post("/Users", okta_user(f"user{i}@example.com"))
+        reconcile_organization(database, tenant.id)
+
+        with database.reading() as session:
+            events = events_after(session, tenant.id)
+        assert [event.sequence for event in events] == [1, 2, 3, 4]
+        assert len({event.id for event in events}) == 4
