@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates every plugin it loads at INFO; operators only need its migrations.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         return args.handler(args, Settings.from_env()) or 0
     except (CommandError, DomainError, ValueError) as error:

@@ -18,3 +18,6 @@ accesslog = "-" if os.environ.get("SCIMGATE_ACCESS_LOG") else None
 errorlog = "-"
 loglevel = os.environ.get("SCIMGATE_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket lives at one fixed path per user; several instances on one host
+# (tests, a blue/green deploy) would fight over it, and nothing of ours uses it.
+control_socket_disable = True

@@ -26,9 +26,8 @@ from tests.support.services import (
     SqliteTemplate,
     postgres_admin_url,
 )
-
-from workers import runtime  # noqa: E402
-from workers.broker import setup_broker  # noqa: E402
+from workers import runtime
+from workers.broker import setup_broker
 
 _scratch = Path(tempfile.mkdtemp(prefix="scimgate-tests-"))
 _redis = RedisServer(_scratch / "redis")

@@ -28,9 +28,7 @@ def event_types(database: Database, tenant: OrganizationFixture) -> list[str]:
 def dirty_rows(database: Database) -> int:
     with database.reading() as session:
         return session.scalar(
-            select(func.count()).where(
-                DirectoryUser.generation > DirectoryUser.applied_generation
-            )
+            select(func.count()).where(DirectoryUser.generation > DirectoryUser.applied_generation)
         )
 
 

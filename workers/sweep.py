@@ -26,7 +26,9 @@ def stale_organizations() -> list[int]:
     with runtime.database().reading() as session:
         return list(
             session.scalars(
-                select(DirectoryUser.organization_id).distinct().where(
+                select(DirectoryUser.organization_id)
+                .distinct()
+                .where(
                     DirectoryUser.generation > DirectoryUser.applied_generation,
                     DirectoryUser.updated_at < cutoff,
                 )

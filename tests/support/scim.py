@@ -87,7 +87,7 @@ def okta_user(email: str, given: str = "Ada", family: str = "Lovelace", **extra:
         "emails": [{"primary": True, "value": email, "type": "work"}],
         "displayName": f"{given} {family}",
         "locale": "en-US",
-        "externalId": "00u" + hashlib.sha1(email.encode()).hexdigest()[:17],
+        "externalId": "00u" + hashlib.sha256(email.encode()).hexdigest()[:17],
         "groups": [],
         "password": "1mz050nq",
         "active": True,
