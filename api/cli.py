@@ -84,6 +84,29 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=1000)
     events.add_argument("--json", action="store_true", help="print JSON")
 
+    reconcile = command("reconcile", _reconcile, "apply the organization's pending changes now")
+    reconcile.add_argument("org")
+    reconcile.add_argument(
+        "--full", action="store_true", help="compare every user with the roster and repair drift"
+    )
+    status = command("status", _status, "pending changes, backlog, last reconcile, deliveries")
+    status.add_argument("org")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    webhook = commands.add_parser("webhook", help="event delivery").add_subparsers(metavar="ACTION")
+    webhook_add = webhook.add_parser("add", help="send the organization's events to a URL")
+    webhook_add.add_argument("org")
+    webhook_add.add_argument("url")
+    webhook_add.set_defaults(handler=_webhook_add)
+    webhook_status = webhook.add_parser("status", help="each endpoint's progress and failures")
+    webhook_status.add_argument("org")
+    webhook_status.add_argument("--json", action="store_true", help="print JSON")
+    webhook_status.set_defaults(handler=_webhook_status)
+    webhook_replay = webhook.add_parser("replay", help="deliver events again from a sequence")
+    webhook_replay.add_argument("org")
+    webhook_replay.add_argument("--from", dest="from_sequence", type=int, required=True)
+    webhook_replay.set_defaults(handler=_webhook_replay)
+
     command("dev", _dev, "run everything locally: Redis, web, worker and clock")
     command("clock", _clock, "run the clock (exactly one per deployment)")
     return parser
@@ -147,6 +170,111 @@ def _events(args: argparse.Namespace, settings: Settings) -> None:
         return
     for event in payloads:
         print(f"{event['sequence']:>6} {event['type']:<20} {event['data'].get('email', '')}")
+
+
+def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
+    from models.roster import full_reconcile, reconcile_organization
+
+    database = _database(settings)
+    with database.reading() as session:
+        organization_id = get_organization(session, args.org).id
+    apply = full_reconcile if args.full else reconcile_organization
+    result = apply(database, organization_id, settings.reconcile_batch_size)
+    kind = "full reconcile" if args.full else "reconcile"
+    print(
+        f"{kind} of {args.org}: {result.rows_applied} users compared, "
+        f"{result.events_appended} events"
+    )
+    if result.events_appended and settings.redis_url:
+        from workers import runtime
+        from workers.webhooks import notify_endpoints
+
+        runtime.configure(settings, database)
+        notify_endpoints(organization_id)
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> None:
+    from models.status import organization_status
+
+    with _database(settings).reading() as session:
+        status = organization_status(session, get_organization(session, args.org)).as_dict()
+    status["queue_backlog"] = _queue_backlog(settings)
+    if args.json:
+        _print_json(status)
+        return
+    for key, value in status.items():
+        print(f"{key.replace('_', ' '):<28} {value if value is not None else '-'}")
+
+
+def _queue_backlog(settings: Settings) -> int | None:
+    """Jobs waiting in Redis, or None when Redis is not configured or not answering."""
+    if not settings.redis_url:
+        return None
+    import redis
+
+    from workers.broker import queue_backlog, setup_broker
+
+    try:
+        return queue_backlog(setup_broker(settings))
+    except (redis.RedisError, OSError):
+        return None
+
+
+def _webhook_add(args: argparse.Namespace, settings: Settings) -> None:
+    from models.webhooks import add_endpoint
+
+    with _database(settings).writing() as session:
+        endpoint_id, secret = add_endpoint(session, get_organization(session, args.org), args.url)
+    print(f"WEBHOOK_ID={endpoint_id}")
+    print(f"WEBHOOK_SECRET={secret}")
+    print("Keep the secret: it is shown once. Verify each delivery's Scimgate-Signature with it.")
+
+
+def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
+    from models.webhooks import endpoints_of
+
+    with _database(settings).reading() as session:
+        organization = get_organization(session, args.org)
+        endpoints = [
+            {
+                "id": endpoint.id,
+                "url": endpoint.url,
+                "delivered_sequence": endpoint.delivered_sequence,
+                "undelivered": organization.event_sequence - endpoint.delivered_sequence,
+                "consecutive_failures": endpoint.consecutive_failures,
+                "failing_since": _iso(endpoint.failing_since),
+                "last_error": endpoint.last_error,
+                "last_success_at": _iso(endpoint.last_success_at),
+            }
+            for endpoint in endpoints_of(session, organization.id)
+        ]
+    if args.json:
+        _print_json(endpoints)
+        return
+    for endpoint in endpoints:
+        state = "ok"
+        if endpoint["failing_since"]:
+            state = f"FAILING since {endpoint['failing_since']}: {endpoint['last_error']}"
+        progress = f"delivered up to {endpoint['delivered_sequence']}"
+        print(f"{endpoint['id']:>4} {endpoint['url']}  {progress} "
+              f"({endpoint['undelivered']} behind)  {state}")  # fmt: skip
+
+
+def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:
+    from models.webhooks import replay
+
+    with _database(settings).writing() as session:
+        endpoint_ids = replay(session, get_organization(session, args.org).id, args.from_sequence)
+    if settings.redis_url:
+        from workers.webhooks import deliver
+
+        for endpoint_id in endpoint_ids:
+            deliver.send(endpoint_id)
+    print(f"replaying events from {args.from_sequence} to {len(endpoint_ids)} endpoint(s)")
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:

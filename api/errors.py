@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 from pydantic import ValidationError
 from scim2_models import SCIMException
+from sqlalchemy import exc as database_errors
 
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed, Unavailable
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_CONTENT_TYPE = "application/scim+json"
+RETRY_AFTER_SECONDS = 5
 
 
 class ScimError(falcon.HTTPError):
@@ -61,6 +63,16 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(InvalidValue, _translate(400, "invalidValue"))
     app.add_error_handler(PreconditionFailed, _translate(412, None))
     app.add_error_handler(Unavailable, _unavailable)
+    # The database is down or unreachable: the client should come back, not give up.
+    app.add_error_handler(
+        (
+            database_errors.OperationalError,
+            database_errors.InterfaceError,
+            database_errors.TimeoutError,
+            database_errors.DisconnectionError,
+        ),
+        _database_unavailable,
+    )
     app.add_error_handler(SCIMException, _scim_exception)
     app.add_error_handler(ValidationError, _validation_error)
 
@@ -98,7 +110,20 @@ def scim_error_from(error: Exception) -> ScimError:
 
 
 def _unavailable(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
-    raise ScimError(503, str(error) or "service unavailable", None, headers={"Retry-After": "5"})
+    raise ScimError(
+        503, str(error) or "service unavailable", None,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )  # fmt: skip
+
+
+def _database_unavailable(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
+):
+    log.warning("database unavailable on %s %s: %s", req.method, req.path, type(error).__name__)
+    raise ScimError(
+        503, "the directory is temporarily unavailable; retry shortly", None,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )  # fmt: skip
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):

@@ -104,6 +104,7 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
         events = EventLog(session, organization)
         _RosterBatch(session, organization_id, rows, events).apply()
         _mark_applied(session, rows)
+        organization.last_reconciled_at = utcnow()
         return len(rows), len(events.appended)
 
 
@@ -276,6 +277,58 @@ def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
 def _account_ids(session: Session, emails: set[str]) -> dict[str, int]:
     query = select(Account.email, Account.id).where(Account.email.in_(sorted(emails)))
     return {email: account_id for email, account_id in session.execute(query)}
+
+
+def full_reconcile(
+    database: Database, organization_id: int, batch_size: int = 500
+) -> ReconcileResult:
+    """Compare every directory row with the roster and repair drift, with an event per repair.
+
+    A member changed or removed behind our back comes back as the directory says; a member
+    SCIM provisioned whose directory user no longer exists is removed.
+    """
+    with database.writing() as session:
+        organization = lock_organization(session, organization_id)
+        # Making every row dirty hands the comparison to the ordinary, batched reconcile.
+        session.execute(
+            update(DirectoryUser)
+            .where(DirectoryUser.organization_id == organization_id)
+            .values(generation=DirectoryUser.generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+        orphans = _orphaned_members(session, organization_id)
+        events = EventLog(session, organization)
+        for member, email in orphans:
+            member.status = MemberStatus.REMOVED
+            member.updated_at = utcnow()
+            events.append(
+                "member.removed",
+                {"email": email, "status": MemberStatus.REMOVED, "role": member.role,
+                 "display_name": member.display_name, "user_id": member.directory_user_id,
+                 "external_id": None, "repair": True},
+            )  # fmt: skip
+    result = reconcile_organization(database, organization_id, batch_size)
+    result.events_appended += len(orphans)
+    return result
+
+
+def _orphaned_members(session: Session, organization_id: int) -> list[tuple[Member, str]]:
+    live_directory_user = select(DirectoryUser.id).where(
+        DirectoryUser.organization_id == organization_id,
+        DirectoryUser.id == Member.directory_user_id,
+        DirectoryUser.deleted_at.is_(None),
+    )
+    query = (
+        select(Member, Account.email)
+        .join(Account, Account.id == Member.account_id)
+        .where(
+            Member.organization_id == organization_id,
+            Member.source == "scim",
+            Member.status != MemberStatus.REMOVED,
+            ~live_directory_user.exists(),
+        )
+    )
+    return [(member, email) for member, email in session.execute(query)]
 
 
 def roster_of(session: Session, organization_id: int) -> list[dict[str, Any]]:

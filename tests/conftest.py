@@ -122,7 +122,7 @@ def drain(broker: RedisBroker, worker: Worker) -> Callable[[], None]:
     """Wait until every enqueued job, delayed ones included, has run."""
 
     def wait() -> None:
-        for queue in ("roster", "maintenance"):
+        for queue in ("roster", "maintenance", "webhooks"):
             broker.join(queue, timeout=30_000)
         worker.join()
 

@@ -5,6 +5,7 @@ from workers.broker import setup_broker
 setup_broker()
 
 from workers.reconcile import reconcile  # noqa: E402
-from workers.sweep import sweep  # noqa: E402
+from workers.sweep import daily, full_reconcile_organization, sweep  # noqa: E402
+from workers.webhooks import deliver  # noqa: E402
 
-__all__ = ["reconcile", "sweep"]
+__all__ = ["daily", "deliver", "full_reconcile_organization", "reconcile", "sweep"]

@@ -42,3 +42,14 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
     broker = create_broker(settings.redis_url)
     dramatiq.set_broker(broker)
     return broker
+
+
+def queue_backlog(
+    broker: RedisBroker, queue_names: tuple[str, ...] = ("roster", "webhooks")
+) -> int:
+    """Messages waiting in Redis, delayed ones included, across the given queues."""
+    total = 0
+    for name in queue_names:
+        total += broker.client.llen(f"{NAMESPACE}:{name}")
+        total += broker.client.llen(f"{NAMESPACE}:{name}.DQ")
+    return total

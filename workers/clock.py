@@ -1,6 +1,6 @@
 """The clock: one process that enqueues periodic jobs; each tick also guarded in Redis.
 
-Run exactly one; if two run anyway (a deploy overlapping), the SET NX on the tick's key means
+Run exactly one; if two run anyway (a deploy overlapping), the SET NX on each tick's key means
 each tick's job is sent once.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import redis
 
@@ -16,25 +17,45 @@ from workers.broker import setup_broker
 
 log = logging.getLogger(__name__)
 
-SWEEP_INTERVAL_SECONDS = 5
+
+@dataclass(frozen=True)
+class Schedule:
+    job: str
+    every_seconds: int
+
+
+SCHEDULES = (Schedule("sweep", 5), Schedule("daily", 24 * 60 * 60))
+TICK_SECONDS = 1
 
 
 def claim_tick(client: redis.Redis, job: str, tick: int, ttl_seconds: int) -> bool:
-    return bool(client.set(f"scimgate:clock:{job}:{tick}", "1", nx=True, ex=ttl_seconds))
+    """True for exactly one clock per (job, tick), however many clocks run."""
+    claimed = bool(client.set(f"scimgate:clock:{job}:{tick}", "1", nx=True, ex=ttl_seconds))
+    if claimed:
+        client.incr(f"scimgate:stats:clock-ticks:{job}")
+    return claimed
 
 
 def run_clock(stop: threading.Event | None = None) -> None:
     broker = setup_broker()
-    from workers.sweep import sweep
+    from workers.sweep import daily, sweep
 
+    actors = {"sweep": sweep, "daily": daily}
     stop = stop or threading.Event()
-    log.info("clock started: sweep every %s s", SWEEP_INTERVAL_SECONDS)
+    log.info("clock started: %s", ", ".join(f"{s.job} every {s.every_seconds}s" for s in SCHEDULES))
+    last_tick: dict[str, int] = {}
     while not stop.is_set():
-        tick = int(time.time() // SWEEP_INTERVAL_SECONDS)
-        try:
-            if claim_tick(broker.client, "sweep", tick, SWEEP_INTERVAL_SECONDS * 4):
-                sweep.send()
-        except (redis.RedisError, OSError) as error:
-            log.warning("clock: Redis unavailable, tick %s skipped: %s", tick, error)
-        next_tick = (tick + 1) * SWEEP_INTERVAL_SECONDS
-        stop.wait(max(next_tick - time.time(), 0.05))
+        now = time.time()
+        for schedule in SCHEDULES:
+            tick = int(now // schedule.every_seconds)
+            if last_tick.get(schedule.job) == tick:
+                continue
+            try:
+                ttl = max(schedule.every_seconds * 2, 60)
+                if claim_tick(broker.client, schedule.job, tick, ttl):
+                    actors[schedule.job].send()
+                last_tick[schedule.job] = tick
+            except (redis.RedisError, OSError) as error:
+                log.warning("clock: Redis unavailable, %s tick %s not sent: %s",
+                            schedule.job, tick, error)  # fmt: skip
+        stop.wait(TICK_SECONDS)

@@ -1,10 +1,8 @@
 """The reconcile job: bring one organization's roster up to its directory.
 
-Enqueueing is debounced: the first write of a burst sets a pending key and sends one delayed
-message; writes that find the key set send nothing. The job deletes the key before it claims
-rows, so a write that commits after the claim always finds the key gone and enqueues again.
-Nothing is lost if Redis drops the message or is down: the row stays dirty and the clock's
-sweep enqueues it again.
+Enqueueing is debounced (workers/debounce.py): the first write of a burst sends one delayed
+message, writes that find it pending send nothing. Nothing is lost if Redis drops the message
+or is down: the directory row stays dirty and the clock's sweep enqueues it again.
 """
 
 from __future__ import annotations
@@ -12,18 +10,16 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-import redis
 
 from models.roster import reconcile_organization
 from workers import runtime
 from workers.broker import setup_broker
+from workers.debounce import clear_pending, send_unless_pending
+from workers.webhooks import notify_endpoints
 
 log = logging.getLogger(__name__)
 
 broker = setup_broker()
-
-# Outlives any debounce delay; only matters if a message was lost, and the sweep covers that.
-PENDING_TTL_MS = 60_000
 
 
 def pending_key(organization_id: int) -> str:
@@ -39,7 +35,7 @@ def pending_key(organization_id: int) -> str:
     time_limit=15 * 60 * 1000,
 )
 def reconcile(organization_id: int) -> None:
-    broker.client.delete(pending_key(organization_id))
+    clear_pending(broker, pending_key(organization_id))
     result = reconcile_organization(
         runtime.database(), organization_id, runtime.settings().reconcile_batch_size
     )
@@ -51,16 +47,14 @@ def reconcile(organization_id: int) -> None:
             result.batches,
             result.events_appended,
         )
+    if result.events_appended:
+        notify_endpoints(organization_id)
 
 
 def schedule_reconcile(organization_id: int, debounce_ms: int) -> None:
     """Called after a directory commit: enqueue a reconcile unless one is already pending."""
-    try:
-        if broker.client.set(pending_key(organization_id), "1", nx=True, px=PENDING_TTL_MS):
-            reconcile.send_with_options(args=(organization_id,), delay=debounce_ms)
-    except (redis.RedisError, OSError) as error:
-        # The write is committed and its row is dirty; the sweep will enqueue it later.
-        log.warning("could not enqueue reconcile for organization %s: %s", organization_id, error)
+    send_unless_pending(broker, reconcile, pending_key(organization_id), (organization_id,),
+                        debounce_ms)  # fmt: skip
 
 
 def request_reconcile(organization_id: int) -> None:

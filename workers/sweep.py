@@ -1,4 +1,8 @@
-"""The sweep: find organizations whose dirty rows waited too long, and enqueue them again."""
+"""The sweep: re-send the jobs whose messages were lost, and the daily drift repair.
+
+Redis may drop a message or be down when a write commits; the state that needed the job is in
+the database (a dirty row, an endpoint behind the event log), so the sweep finds it there.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,18 @@ import dramatiq
 from sqlalchemy import select
 
 from models.base import utcnow
-from models.tables import DirectoryUser
+from models.roster import full_reconcile
+from models.tables import DirectoryUser, Organization
+from models.webhooks import lagging_endpoints
 from workers import runtime
 from workers.reconcile import broker, request_reconcile
+from workers.webhooks import deliver, notify_endpoints
 
 log = logging.getLogger(__name__)
 
 # A row dirty for longer than this has probably lost its job (Redis down, message dropped).
 STALE_AFTER = timedelta(seconds=5)
-# While workers are down, the sweep re-sends at most one job per organization this often.
+# While workers are down, the sweep re-sends at most one job per target this often.
 RESEND_EVERY_SECONDS = 60
 
 
@@ -36,10 +43,60 @@ def stale_organizations() -> list[int]:
         )
 
 
+def stalled_endpoints() -> list[int]:
+    """Endpoints behind the log whose last attempt (if any) is older than STALE_AFTER."""
+    cutoff = utcnow() - STALE_AFTER
+    with runtime.database().reading() as session:
+        return [
+            endpoint_id
+            for endpoint_id, attempted in lagging_endpoints(session)
+            if attempted is None or attempted < cutoff
+        ]
+
+
+def _resend_allowed(target: str) -> bool:
+    key = f"scimgate:sweep-sent:{target}"
+    return bool(broker.client.set(key, "1", nx=True, ex=RESEND_EVERY_SECONDS))
+
+
 @dramatiq.actor(actor_name="maintenance.sweep", queue_name="maintenance", max_retries=0)
 def sweep() -> None:
     for organization_id in stale_organizations():
-        key = f"scimgate:sweep-sent:{organization_id}"
-        if broker.client.set(key, "1", nx=True, ex=RESEND_EVERY_SECONDS):
-            log.info("sweep: organization %s has stale changes; enqueueing", organization_id)
+        if _resend_allowed(f"reconcile:{organization_id}"):
+            log.info("sweep: organization %s has waiting changes; enqueueing", organization_id)
             request_reconcile(organization_id)
+    for endpoint_id in stalled_endpoints():
+        if _resend_allowed(f"webhook:{endpoint_id}"):
+            log.info("sweep: webhook endpoint %s is behind; enqueueing delivery", endpoint_id)
+            deliver.send(endpoint_id)
+
+
+@dramatiq.actor(
+    actor_name="roster.full_reconcile",
+    queue_name="roster",
+    max_retries=5,
+    time_limit=60 * 60 * 1000,
+)
+def full_reconcile_organization(organization_id: int) -> None:
+    result = full_reconcile(
+        runtime.database(), organization_id, runtime.settings().reconcile_batch_size
+    )
+    log.info(
+        "full reconcile of organization %s: %s rows compared, %s repairs",
+        organization_id,
+        result.rows_applied,
+        result.events_appended,
+    )
+    if result.events_appended:
+        notify_endpoints(organization_id)
+
+
+@dramatiq.actor(actor_name="maintenance.daily", queue_name="maintenance", max_retries=3)
+def daily() -> None:
+    """Once a day: a full reconcile of every organization with SCIM on."""
+    with runtime.database().reading() as session:
+        organization_ids = list(
+            session.scalars(select(Organization.id).where(Organization.scim_enabled.is_(True)))
+        )
+    for organization_id in organization_ids:
+        full_reconcile_organization.send(organization_id)
