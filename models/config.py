@@ -36,6 +36,8 @@ class Settings:
     # Requests bodies past this are refused with 413 before they are read.
     max_body_bytes: int = 1_048_576
     max_page_size: int = 1000
+    # How long a webhook receiver may take to acknowledge one batch before it counts as failed.
+    webhook_timeout_seconds: int = 10
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -51,6 +53,7 @@ class Settings:
             reconcile_batch_size=_int(env, "SCIMGATE_RECONCILE_BATCH_SIZE", 500),
             max_body_bytes=_int(env, "SCIMGATE_MAX_BODY_BYTES", 1_048_576),
             max_page_size=_int(env, "SCIMGATE_MAX_PAGE_SIZE", 1000),
+            webhook_timeout_seconds=_int(env, "SCIMGATE_WEBHOOK_TIMEOUT_SECONDS", 10),
         )
 
     @property

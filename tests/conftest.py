@@ -13,12 +13,14 @@ from pathlib import Path
 
 import falcon
 import pytest
+import redis
 from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 
 from api.app import create_app, default_services
 from models.config import Settings
 from models.db import Database
+from tests.support.processes import Stack
 from tests.support.scim import OrganizationFixture, ScimClient
 from tests.support.services import (
     PostgresDatabase,
@@ -88,6 +90,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
         redis_url=redis_url,
         public_url="https://scim.test",
         reconcile_debounce_ms=0,
+        webhook_timeout_seconds=1,
     )
 
 
@@ -142,3 +145,29 @@ def app(settings: Settings, database: Database, broker: RedisBroker) -> falcon.A
 @pytest.fixture
 def scim(app: falcon.App, tenant: OrganizationFixture) -> ScimClient:
     return ScimClient(app, tenant.slug, tenant.token)
+
+
+E2E_REDIS_DB = 1
+
+
+@pytest.fixture
+def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """A deployment of real processes (start what the test needs) on a fresh database and an
+    empty Redis database of its own."""
+    e2e_redis = redis_url.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
+    redis.Redis.from_url(e2e_redis).flushdb()
+    deployment = Stack(database_url, e2e_redis, tmp_path / "logs")
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+
+
+PROCESS_TEST_DIRECTORIES = ("e2e", "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start real processes are marked `e2e` (`-m "not e2e"` for a quick run)."""
+    for item in items:
+        if Path(str(item.fspath)).parent.name in PROCESS_TEST_DIRECTORIES:
+            item.add_marker(pytest.mark.e2e)

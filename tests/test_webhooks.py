@@ -60,19 +60,25 @@ class TestDelivery:
         assert receiver.events[0]["organization"] == "acme"
         assert endpoint(database, endpoint_id).delivered_sequence == 3
 
+    @pytest.mark.parametrize("failure", ["HTTP 500", "ReadTimeout"])
     def test_an_endpoint_that_fails_for_a_while_gets_everything_afterwards_in_order(
-        self, scim: ScimClient, database: Database, tenant, drain
+        self, scim: ScimClient, database: Database, tenant, drain, failure: str
     ):
         with WebhookReceiver() as receiver:
             endpoint_id, receiver.secret = register(database, tenant.slug, receiver.url)
             receiver.failing = True
+            # A timeout is a receiver that stalls longer than our 1 s test timeout.
+            receiver.stall_seconds = 1.5 if failure == "ReadTimeout" else 0
             for i in range(5):
                 scim.post("/Users", okta_user(f"user{i}@example.com"))
 
-            wait_until(lambda: receiver.failures_served >= 3, timeout=20, what="retries")
-            failing = endpoint(database, endpoint_id)
-            assert failing.failing_since is not None
-            assert "500" in failing.last_error
+            failing = wait_until(
+                lambda: (e := endpoint(database, endpoint_id)).failing_since is not None and e,
+                timeout=30,
+                what="the failure to be recorded",
+            )
+            assert receiver.failures_served >= 3
+            assert failure in failing.last_error
             assert failing.delivered_sequence == 0
 
             receiver.failing = False

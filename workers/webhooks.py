@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 broker = setup_broker()
 
-HTTP_TIMEOUT_SECONDS = 10
 # Longer than a batch can take (tenacity's attempts times the timeout), so a live holder keeps it.
 LOCK_TTL_MS = 120_000
 # Delete the lock only if we still hold it: it may have expired and been taken by another.
@@ -41,7 +40,7 @@ _RELEASE_IF_HELD = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-_http = httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False)
+_http = httpx.Client(follow_redirects=False)
 
 
 class DeliveryFailed(Exception):
@@ -110,6 +109,7 @@ def _post(delivery: Delivery) -> None:
             SIGNATURE_HEADER: sign(delivery.secret, int(time.time()), body),
             "User-Agent": "scimgate-webhooks",
         },
+        timeout=runtime.settings().webhook_timeout_seconds,
     )
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"HTTP {response.status_code}")
