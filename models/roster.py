@@ -111,13 +111,14 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
 def _mark_applied(session: Session, rows: list[DirectoryUser]) -> None:
     """Record what was applied; applied tombstones have no reason left to exist."""
     tombstones = [row.id for row in rows if row.deleted_at is not None]
-    live = [(row.id, row.generation) for row in rows if row.deleted_at is None]
-    for row_id, generation in live:
-        # Guarded by generation: a write that landed meanwhile keeps the row dirty.
+    live = [row.id for row in rows if row.deleted_at is None]
+    if live:
+        # The claimed rows are locked until commit (FOR UPDATE on PostgreSQL; SQLite admits
+        # one writer), so no write can move `generation` between our read and this update.
         session.execute(
             update(DirectoryUser)
-            .where(DirectoryUser.id == row_id, DirectoryUser.generation == generation)
-            .values(applied_generation=generation)
+            .where(DirectoryUser.id.in_(live))
+            .values(applied_generation=DirectoryUser.generation)
             .execution_options(synchronize_session=False)
         )
     if tombstones:
