@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from scim2_models import SCIMException
 from sqlalchemy import exc as database_errors
 
-from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed, Unavailable
+from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(Conflict, _translate(409, "uniqueness"))
     app.add_error_handler(InvalidValue, _translate(400, "invalidValue"))
     app.add_error_handler(PreconditionFailed, _translate(412, None))
-    app.add_error_handler(Unavailable, _unavailable)
     # The database is down or unreachable: the client should come back, not give up.
     app.add_error_handler(
         (
@@ -107,13 +106,6 @@ def scim_error_from(error: Exception) -> ScimError:
         scim_type = next((t for t in scim_types if t), "invalidValue")
         return ScimError(400, describe_validation_error(error), scim_type)
     return ScimError(400, str(error), "invalidValue")
-
-
-def _unavailable(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
-    raise ScimError(
-        503, str(error) or "service unavailable", None,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )  # fmt: skip
 
 
 def _database_unavailable(

@@ -19,7 +19,3 @@ class InvalidValue(DomainError):
 
 class PreconditionFailed(DomainError):
     """The client's version of a resource is stale (If-Match)."""
-
-
-class Unavailable(DomainError):
-    """A dependency (the database) cannot be reached; the client should retry later."""
