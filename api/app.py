@@ -14,7 +14,11 @@ from api.resources.discovery import (
     SchemasResource,
     ServiceProviderConfigResource,
 )
-from api.resources.users import UsersResource
+from api.resources.querying import ResourceQueries
+from api.resources.search import RootSearchResource
+from api.resources.users import UsersResource, render_user
+from api.scim.cursors import CursorCodec
+from api.scim.mapping import USER_MAPPING
 from models.config import Settings
 from models.db import Database
 from models.directory import ChangeListener, DirectoryService
@@ -57,12 +61,20 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     install_error_handlers(app)
 
     directory = DirectoryService(services.database, services.on_directory_change)
-    users = UsersResource(directory, settings.max_page_size)
+    cursors = CursorCodec(settings.secret_key, settings.cursor_timeout_seconds)
+    user_queries = ResourceQueries(
+        USER_MAPPING, directory.list_users, render_user, settings.max_page_size, cursors
+    )
+    users = UsersResource(directory, user_queries)
     app.add_route(f"{SCIM_ROOT}/Users", users)
+    app.add_route(f"{SCIM_ROOT}/Users/.search", users, suffix="search")
     app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item")
+    # The server root searches every resource type; Groups join the list when they exist.
+    app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries]))
 
     app.add_route(
-        f"{SCIM_ROOT}/ServiceProviderConfig", ServiceProviderConfigResource(settings.max_page_size)
+        f"{SCIM_ROOT}/ServiceProviderConfig",
+        ServiceProviderConfigResource(settings.max_page_size, settings.cursor_timeout_seconds),
     )
     resource_types = ResourceTypesResource()
     app.add_route(f"{SCIM_ROOT}/ResourceTypes", resource_types)

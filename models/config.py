@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("var")
+DEVELOPMENT_SECRET_KEY = "scimgate-development-secret-do-not-use-in-production"  # noqa: S105
 
 
 def _int(environ: dict[str, str], name: str, default: int) -> int:
@@ -38,6 +39,11 @@ class Settings:
     max_page_size: int = 1000
     # How long a webhook receiver may take to acknowledge one batch before it counts as failed.
     webhook_timeout_seconds: int = 10
+    # Signs pagination cursors. Set it in production (any long random string), the same on
+    # every web process; the default is for development only.
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    # Seconds a cursor stays valid between two page requests (advertised as cursorTimeout).
+    cursor_timeout_seconds: int = 3600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -54,6 +60,8 @@ class Settings:
             max_body_bytes=_int(env, "SCIMGATE_MAX_BODY_BYTES", 1_048_576),
             max_page_size=_int(env, "SCIMGATE_MAX_PAGE_SIZE", 1000),
             webhook_timeout_seconds=_int(env, "SCIMGATE_WEBHOOK_TIMEOUT_SECONDS", 10),
+            secret_key=env.get("SCIMGATE_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+            cursor_timeout_seconds=_int(env, "SCIMGATE_CURSOR_TIMEOUT_SECONDS", 3600),
         )
 
     @property

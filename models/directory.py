@@ -19,6 +19,7 @@ from models.base import utcnow
 from models.db import Database
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from models.organizations import verified_domains
+from models.paging import FetchedPage, PageSpec, fetch_page
 from models.tables import DirectoryUser
 
 SCIMGATE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
@@ -37,12 +38,6 @@ class UserWrite:
     display_name: str | None
     active: bool
     primary_email: str | None
-
-
-@dataclass(frozen=True)
-class Page:
-    total: int
-    rows: list[DirectoryUser]
 
 
 def users_of(organization_id: int) -> Select[tuple[DirectoryUser]]:
@@ -90,23 +85,14 @@ class DirectoryService:
             return self._load(session, organization_id, user_id)
 
     def list_users(
-        self,
-        organization_id: int,
-        condition: ColumnElement[bool] | None,
-        offset: int,
-        limit: int,
-        order_by: tuple[Any, ...] = (),
-    ) -> Page:
+        self, organization_id: int, condition: ColumnElement[bool] | None, page: PageSpec
+    ) -> FetchedPage:
+        """One page of the organization's users; a client's filter is ANDed onto the scope."""
         query = users_of(organization_id)
         if condition is not None:
             query = query.where(condition)
         with self._database.reading() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows: list[DirectoryUser] = []
-            if limit > 0 and offset < total:
-                ordered = query.order_by(*order_by, DirectoryUser.created_at, DirectoryUser.id)
-                rows = list(session.scalars(ordered.offset(offset).limit(limit)))
-        return Page(total=total, rows=rows)
+            return fetch_page(session, query, page)
 
     def create_user(self, organization_id: int, write: UserWrite) -> DirectoryUser:
         with self._database.writing() as session:

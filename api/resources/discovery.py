@@ -16,11 +16,14 @@ def _base_url(req: falcon.Request, organization: str) -> str:
 class ServiceProviderConfigResource:
     auth_exempt = True
 
-    def __init__(self, max_page_size: int) -> None:
+    def __init__(self, max_page_size: int, cursor_timeout_seconds: int) -> None:
         self._max_page_size = max_page_size
+        self._cursor_timeout_seconds = cursor_timeout_seconds
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
-        resp.media = service_provider_config(_base_url(req, organization), self._max_page_size)
+        resp.media = service_provider_config(
+            _base_url(req, organization), self._max_page_size, self._cursor_timeout_seconds
+        )
 
 
 class ResourceTypesResource:

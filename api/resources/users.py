@@ -10,8 +10,7 @@ from scim2_models import Context
 
 from api.errors import scim_error_from
 from api.request import read_body, scim_base_url
-from api.scim.filters import compile_user_filter
-from api.scim.listing import PageRequest, list_response
+from api.resources.querying import ResourceQueries
 from api.scim.patch import patch_user_document
 from api.scim.schemas import parse_user, user_write
 from models.directory import DirectoryService, UserWrite, etag
@@ -33,25 +32,15 @@ def render_user(row: DirectoryUser, base_url: str) -> dict[str, Any]:
 
 
 class UsersResource:
-    def __init__(self, directory: DirectoryService, max_page_size: int) -> None:
+    def __init__(self, directory: DirectoryService, queries: ResourceQueries) -> None:
         self._directory = directory
-        self._max_page_size = max_page_size
+        self._queries = queries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
-        tenant = req.context.tenant
-        try:
-            page = PageRequest.parse(
-                req.get_param("startIndex"), req.get_param("count"), self._max_page_size
-            )
-        except ValueError as error:
-            raise scim_error_from(error) from None
-        raw_filter = req.get_param("filter")
-        condition = compile_user_filter(raw_filter) if raw_filter else None
-        result = self._directory.list_users(tenant.id, condition, page.offset, page.count)
-        base_url = scim_base_url(req)
-        resp.media = list_response(
-            [render_user(row, base_url) for row in result.rows], result.total, page.start_index
-        )
+        self._queries.list(req, resp)
+
+    def on_post_search(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
+        self._queries.search(req, resp)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
         write = _write_from(read_body(req), Context.RESOURCE_CREATION_REQUEST)
@@ -102,8 +91,8 @@ class UsersResource:
         )
         resp.status = falcon.HTTP_204
 
-    @staticmethod
     def _respond(
+        self,
         req: falcon.Request,
         resp: falcon.Response,
         row: DirectoryUser,
@@ -111,7 +100,7 @@ class UsersResource:
     ) -> None:
         body = render_user(row, scim_base_url(req))
         resp.status = status
-        resp.media = body
+        resp.media = self._queries.projection(req).apply(body)
         resp.set_header("ETag", etag(row.version))
         if status == falcon.HTTP_201:
             resp.location = body["meta"]["location"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from scim2_models import Context, EnterpriseUser, User
 
+from api.scim.listing import DEFAULT_PAGE_SIZE
 from api.scim.schemas import CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, ScimgateUser
 from models.directory import SCIMGATE_USER_SCHEMA
 
@@ -15,7 +16,9 @@ RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 DOCUMENTATION_URI = "https://github.com/scimgate/scimgate#readme"
 
 
-def service_provider_config(base_url: str, max_page_size: int) -> dict[str, Any]:
+def service_provider_config(
+    base_url: str, max_page_size: int, cursor_timeout_seconds: int
+) -> dict[str, Any]:
     return {
         "schemas": [SPC_SCHEMA],
         "documentationUri": DOCUMENTATION_URI,
@@ -23,7 +26,16 @@ def service_provider_config(base_url: str, max_page_size: int) -> dict[str, Any]
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": max_page_size},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
+        "sort": {"supported": True},
+        # RFC 9865: both methods; index unless a request sends `cursor`.
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": min(DEFAULT_PAGE_SIZE, max_page_size),
+            "maxPageSize": max_page_size,
+            "cursorTimeout": cursor_timeout_seconds,
+        },
         "etag": {"supported": True},
         "authenticationSchemes": [
             {

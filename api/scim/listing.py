@@ -1,41 +1,199 @@
-"""List parameters (RFC 7644 §3.4.2.4): 1-based startIndex, count, and the ListResponse."""
+"""List and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865): parameters in, a plan out.
+
+A GET's query string and a POST `.search` body become the same `SearchRequest` (validated by
+scim2-models against the resource type), then a `ListPlan`: the SQL condition of the filter,
+the total order, which page (by `startIndex`, or by cursor), and the projection of each
+resource. Pagination:
+
+- index (the default): `startIndex` is 1-based, `count` defaults to DEFAULT_PAGE_SIZE and is
+  capped at the server's maximum page size; `itemsPerPage` is the number of Resources.
+- cursor (RFC 9865): `cursor` empty asks for the first page, then `nextCursor` /
+  `previousCursor` from each response. Keyset-based (see api/scim/cursors.py), so paging
+  through a whole directory costs one indexed range query per page. `totalResults` is left
+  out of cursor pages past a full first page: counting every page would make a full walk
+  quadratic.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scim2_models import Context, InvalidCursorException, SearchRequest
+
+from api.scim.cursors import BACKWARD, FORWARD, CursorCodec, CursorPosition, cursor_scope
+from api.scim.filters import compile_filter
+from api.scim.mapping import ResourceMapping
+from api.scim.projection import Projection
+from api.scim.sorting import Ordering, compile_sort
+from models.paging import FetchedPage, PageSpec
+
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 DEFAULT_PAGE_SIZE = 100
+
+# Query parameter names as RFC 7644 spells them, by their lower-case form: IdPs vary the case.
+_QUERY_PARAMETERS = {
+    name.lower(): name
+    for name in (
+        "filter",
+        "sortBy",
+        "sortOrder",
+        "startIndex",
+        "count",
+        "attributes",
+        "excludedAttributes",
+        "cursor",
+    )
+}
+
+
+class InvalidListRequest(ValueError):
+    """A list request the server cannot answer: 400 invalidValue, with this message."""
+
+
+def search_from_query(params: Mapping[str, Any], mapping: ResourceMapping) -> SearchRequest[Any]:
+    """The SearchRequest a GET's query parameters stand for."""
+    body: dict[str, Any] = {}
+    for raw_name, raw_value in params.items():
+        name = _QUERY_PARAMETERS.get(raw_name.lower())
+        if name is None:
+            continue
+        if isinstance(raw_value, list):
+            if name not in ("attributes", "excludedAttributes"):
+                raise InvalidListRequest(f"{name} is given more than once")
+            raw_value = ",".join(raw_value)
+        body[name] = raw_value
+    if body.get("filter") == "":
+        del body["filter"]
+    return _validate(body, mapping)
+
+
+def search_from_body(body: Any, mapping: ResourceMapping) -> SearchRequest[Any]:
+    """The SearchRequest of a POST `.search` body."""
+    if not isinstance(body, dict):
+        raise InvalidListRequest("the body must be a SearchRequest object")
+    schemas = body.get("schemas")
+    if schemas is not None and SEARCH_REQUEST_SCHEMA not in (schemas or []):
+        raise InvalidListRequest(f"the body's schemas must include {SEARCH_REQUEST_SCHEMA}")
+    known = {key: value for key, value in body.items() if key.lower() != "schemas"}
+    return _validate(known, mapping)
+
+
+def _validate(body: dict[str, Any], mapping: ResourceMapping) -> SearchRequest[Any]:
+    if isinstance(body.get("sortOrder"), str):
+        body["sortOrder"] = body["sortOrder"].lower()
+    if body.get("cursor") is not None and body.get("startIndex") not in (None, ""):
+        raise InvalidListRequest("use either cursor or startIndex, not both")
+    body = {key: value for key, value in body.items() if value is not None}
+    return SearchRequest[mapping.model].model_validate(  # type: ignore[name-defined]
+        body, scim_ctx=Context.SEARCH_REQUEST
+    )
 
 
 @dataclass(frozen=True)
-class PageRequest:
-    start_index: int
-    count: int
+class ListPlan:
+    """What to fetch for one list request, and how to answer it."""
+
+    mapping: ResourceMapping
+    condition: Any
+    ordering: Ordering
+    page: PageSpec
+    projection: Projection
+    start_index: int | None
+    cursor_scope: str | None
 
     @property
-    def offset(self) -> int:
-        return self.start_index - 1
-
-    @classmethod
-    def parse(cls, start_index: str | None, count: str | None, max_page_size: int) -> PageRequest:
-        # RFC 7644: a startIndex below 1 is read as 1, a negative count as 0.
-        start = max(_integer(start_index, 1, "startIndex"), 1)
-        size = min(max(_integer(count, DEFAULT_PAGE_SIZE, "count"), 0), max_page_size)
-        return cls(start_index=start, count=size)
+    def uses_cursor(self) -> bool:
+        return self.cursor_scope is not None
 
 
-def _integer(raw: str | None, default: int, name: str) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
+def plan_list(
+    search: SearchRequest[Any],
+    mapping: ResourceMapping,
+    organization_id: int,
+    max_page_size: int,
+    codec: CursorCodec,
+) -> ListPlan:
+    """Compile a validated request into SQL pieces; invalidFilter/invalidCursor on failure."""
+    condition = compile_filter(search.filter, mapping) if search.filter is not None else None
+    ordering = compile_sort(search, mapping)
+    count = DEFAULT_PAGE_SIZE if search.count is None else search.count
+    count = min(max(count, 0), max_page_size)
+    projection = Projection.parse(
+        [str(path) for path in search.attributes or ()],
+        [str(path) for path in search.excluded_attributes or ()],
+        mapping.schema,
+        [str(schema) for schema, _ in mapping.model.get_extension_models().items()],
+    )
+    if search.cursor is None:
+        start_index = search.start_index or 1
+        page = PageSpec(order_by=ordering.order_by(), keys=(), limit=count, offset=start_index - 1)
+        return ListPlan(mapping, condition, ordering, page, projection, start_index, None)
+
+    scope = cursor_scope(
+        organization_id, mapping.resource_type, str(search.filter or ""), ordering.signature
+    )
+    position = codec.decode(scope, search.cursor) if search.cursor else None
+    boundary = None
+    backwards = False
+    if position is not None:
+        try:
+            key = ordering.decode(position.key)
+        except ValueError:
+            raise InvalidCursorException(detail="the cursor does not fit this query") from None
+        backwards = position.direction == BACKWARD
+        boundary = ordering.after(key, reverse=backwards)
+    page = PageSpec(
+        order_by=ordering.order_by(reverse=backwards),
+        keys=ordering.keys,
+        limit=count,
+        boundary=boundary,
+        backwards=backwards,
+        # Counting is cheap when the first page holds everything; otherwise it is left out.
+        want_total=position is None or count == 0,
+    )
+    return ListPlan(mapping, condition, ordering, page, projection, None, scope)
+
+
+def page_response(
+    plan: ListPlan,
+    fetched: FetchedPage,
+    render: Callable[[Any], dict[str, Any]],
+    codec: CursorCodec,
+) -> dict[str, Any]:
+    """The ListResponse body for a fetched page."""
+    resources = [plan.projection.apply(render(row)) for row in fetched.rows]
+    body: dict[str, Any] = {"schemas": [LIST_RESPONSE_SCHEMA]}
+    if not plan.uses_cursor:
+        body["totalResults"] = fetched.total
+        body["startIndex"] = plan.start_index
+        body["itemsPerPage"] = len(resources)
+        body["Resources"] = resources
+        return body
+    if fetched.total is not None and (fetched.total == len(resources) or not plan.page.limit):
+        body["totalResults"] = fetched.total
+    body["itemsPerPage"] = len(resources)
+    assert plan.cursor_scope is not None
+    if fetched.keys:
+        # Travelling forwards, `more` means a next page; backwards, a previous one. The
+        # other direction exists whenever the request itself came from a cursor.
+        came_from_cursor = plan.page.boundary is not None
+        has_next = fetched.more if not plan.page.backwards else came_from_cursor
+        has_previous = fetched.more if plan.page.backwards else came_from_cursor
+        if has_next:
+            last = CursorPosition(FORWARD, plan.ordering.encode(fetched.keys[-1]))
+            body["nextCursor"] = codec.encode(plan.cursor_scope, last)
+        if has_previous:
+            first = CursorPosition(BACKWARD, plan.ordering.encode(fetched.keys[0]))
+            body["previousCursor"] = codec.encode(plan.cursor_scope, first)
+    body["Resources"] = resources
+    return body
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
+    """A ListResponse holding every resource at once (discovery endpoints)."""
     return {
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,

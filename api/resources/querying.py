@@ -1,0 +1,90 @@
+"""List, search and projection for one resource type, shared by its GET and POST .search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement
+
+from api.errors import scim_error_from
+from api.request import read_body, scim_base_url
+from api.scim.cursors import CursorCodec
+from api.scim.listing import (
+    InvalidListRequest,
+    page_response,
+    plan_list,
+    search_from_body,
+    search_from_query,
+)
+from api.scim.mapping import ResourceMapping
+from api.scim.projection import Projection
+from models.paging import FetchedPage, PageSpec
+
+# (organization id, filter condition, page) -> the page's rows
+FetchPage = Callable[[int, ColumnElement[bool] | None, PageSpec], FetchedPage]
+# (row, base URL) -> the resource's JSON
+Render = Callable[[Any, str], dict[str, Any]]
+
+
+class ResourceQueries:
+    """Answers list and search requests, and projects single resources, for one type."""
+
+    def __init__(
+        self,
+        mapping: ResourceMapping,
+        fetch: FetchPage,
+        render: Render,
+        max_page_size: int,
+        codec: CursorCodec,
+    ) -> None:
+        self.mapping = mapping
+        self._fetch = fetch
+        self._render = render
+        self._max_page_size = max_page_size
+        self._codec = codec
+
+    def list(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """GET on the resource type's endpoint."""
+        try:
+            search = search_from_query(req.params, self.mapping)
+        except (ValidationError, InvalidListRequest) as error:
+            raise scim_error_from(error) from None
+        self._answer(req, resp, search)
+
+    def search(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """POST .search with a SearchRequest body."""
+        body = read_body(req)
+        try:
+            search = search_from_body(body, self.mapping)
+        except (ValidationError, InvalidListRequest) as error:
+            raise scim_error_from(error) from None
+        self._answer(req, resp, search)
+
+    def projection(self, req: falcon.Request) -> Projection:
+        """`attributes` / `excludedAttributes` of a request on a single resource."""
+        attributes = _names(req.get_param_as_list("attributes"))
+        excluded = _names(req.get_param_as_list("excludedAttributes"))
+        if attributes and excluded:
+            raise scim_error_from(
+                InvalidListRequest("use either attributes or excludedAttributes, not both")
+            )
+        return Projection.parse(attributes, excluded, self.mapping.schema, self._extensions())
+
+    def _answer(self, req: falcon.Request, resp: falcon.Response, search: Any) -> None:
+        tenant = req.context.tenant
+        plan = plan_list(search, self.mapping, tenant.id, self._max_page_size, self._codec)
+        fetched = self._fetch(tenant.id, plan.condition, plan.page)
+        base_url = scim_base_url(req)
+        resp.media = page_response(
+            plan, fetched, lambda row: self._render(row, base_url), self._codec
+        )
+
+    def _extensions(self) -> list[str]:
+        return [str(schema) for schema in self.mapping.model.get_extension_models()]
+
+
+def _names(values: list[str] | None) -> list[str]:
+    return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
