@@ -26,6 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 SQLITE_CASEFOLD = "scim_casefold"
 
@@ -56,6 +57,14 @@ def _keys(keys: JsonPath) -> tuple[str | int, ...]:
     return tuple(keys)
 
 
+# The path (and expected value) are part of the SQL text, so they must be part of the
+# statement cache key too: two filters differing only in a path must not share SQL.
+_WITH_KEYS = (
+    *FunctionElement._traverse_internals,
+    ("keys", InternalTraversal.dp_plain_obj),
+)
+
+
 def _only(element: FunctionElement[Any]) -> Any:
     """The single argument of a construct."""
     (argument,) = element.clauses
@@ -81,6 +90,8 @@ class json_text(FunctionElement[str]):
     type = String()
     inherit_cache = True
 
+    _traverse_internals = _WITH_KEYS
+
     def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
         self.keys = _keys(keys)
         super().__init__(document)
@@ -103,6 +114,8 @@ class json_boolean_is(FunctionElement[bool]):
 
     type = Boolean()
     inherit_cache = True
+
+    _traverse_internals = (*_WITH_KEYS, ("value", InternalTraversal.dp_plain_obj))
 
     def __init__(self, document: ColumnElement[Any], keys: JsonPath, value: bool) -> None:
         self.keys = _keys(keys)
@@ -131,6 +144,8 @@ class json_is_set(FunctionElement[bool]):
     type = Boolean()
     inherit_cache = True
 
+    _traverse_internals = _WITH_KEYS
+
     def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
         self.keys = _keys(keys)
         super().__init__(document)
@@ -154,6 +169,8 @@ class json_boolean(FunctionElement[bool]):
 
     type = Boolean()
     inherit_cache = True
+
+    _traverse_internals = _WITH_KEYS
 
     def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
         self.keys = _keys(keys)
@@ -184,6 +201,8 @@ class json_elements(FunctionElement[Any]):
     """
 
     inherit_cache = True
+
+    _traverse_internals = _WITH_KEYS
 
     def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
         self.keys = _keys(keys)
