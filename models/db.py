@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,10 +48,10 @@ def create_database_engine(url: str, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
         _prepare_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -59,6 +61,14 @@ def create_database_engine(url: str, pool_size: int = 10) -> Engine:
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )
+
+    # psycopg decodes JSONB itself; orjson does it several times faster than json.loads,
+    # which matters when a page holds a hundred documents.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        set_json_loads(orjson.loads, dbapi_connection)
+
+    return engine
 
 
 class Database:

@@ -42,7 +42,7 @@ class FetchedPage:
 
 
 def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
-    """One page of `query` (which selects one entity); see PageSpec."""
+    """One page of `query`'s rows (with the key columns appended to each); see PageSpec."""
     windowed = query if spec.boundary is None else query.where(spec.boundary)
     rows: list[Any] = []
     keys: list[tuple[Any, ...]] = []
@@ -54,9 +54,10 @@ def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedP
             .offset(spec.offset or None)
             .limit(spec.limit + 1)
         )
-        for entity, *key in session.execute(statement):
-            rows.append(entity)
-            keys.append(tuple(key))
+        width = len(spec.keys)
+        for row in session.execute(statement):
+            rows.append(row)
+            keys.append(tuple(row[len(row) - width :]) if width else ())
         more = len(rows) > spec.limit
         del rows[spec.limit :], keys[spec.limit :]
         if spec.backwards:

@@ -103,6 +103,15 @@ Index(
     DirectoryUser.organization_id,
     DirectoryUser.external_id,
 )
+# Every listing is ordered by (created_at, id) within an organization (migration 0002).
+Index(
+    "ix_directory_users_listing_order",
+    DirectoryUser.organization_id,
+    DirectoryUser.created_at,
+    DirectoryUser.id,
+    sqlite_where=DirectoryUser.deleted_at.is_(None),
+    postgresql_where=DirectoryUser.deleted_at.is_(None),
+)
 Index(
     "ix_directory_users_dirty",
     DirectoryUser.organization_id,

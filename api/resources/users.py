@@ -13,13 +13,13 @@ from api.request import read_body, scim_base_url
 from api.resources.querying import ResourceQueries
 from api.scim.patch import patch_user_document
 from api.scim.schemas import parse_user, user_write
-from models.directory import DirectoryService, UserWrite, etag
+from models.directory import DirectoryService, StoredUser, UserWrite, etag
 from models.tables import DirectoryUser
 
 USER_RESOURCE_TYPE = "User"
 
 
-def render_user(row: DirectoryUser, base_url: str) -> dict[str, Any]:
+def render_user(row: StoredUser, base_url: str) -> dict[str, Any]:
     body = {"id": row.id, **row.document}
     body["meta"] = {
         "resourceType": USER_RESOURCE_TYPE,
