@@ -253,6 +253,21 @@ class TestProjection:
         assert response.status_code == 200
         assert set(response.json) == {"id", "schemas", "meta", "name"}
 
+    def test_patch_response_is_projected_too(self, scim):
+        (created,) = add_users(scim, 1)
+        operation = {"op": "replace", "path": "displayName", "value": "Renamed"}
+        response = scim.patch(
+            f"/Users/{created['id']}",
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [operation],
+            },
+            params={"excludedAttributes": "emails,name"},
+        )
+        assert response.status_code == 200
+        assert response.json["displayName"] == "Renamed"
+        assert "emails" not in response.json and "name" not in response.json
+
 
 class TestSearch:
     def test_post_search_on_users_and_at_the_root(self, scim):

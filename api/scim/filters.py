@@ -53,6 +53,7 @@ from api.scim.mapping import (
     JsonValue,
     ResourceMapping,
     ValueReader,
+    wire_name,
 )
 from models.json_sql import (
     array_elements,
@@ -200,7 +201,7 @@ class _FilterCompiler:
         terms = []
         for field_name in model.model_fields:
             sub_type = _unwrap(model.get_field_root_type(field_name))
-            wire = _wire_name(model, field_name)
+            wire = wire_name(model, field_name)
             if element:
                 sub_reader = reader(wire)
             else:
@@ -266,7 +267,7 @@ class _FilterCompiler:
             element_binding = self._resolve(
                 AttrPath(head_path(head).attr, path.attr, head_path(head).uri)
             )
-            element_reader = reader(_wire_name(head.field_type, element_binding.sub_field_name))
+            element_reader = reader(wire_name(head.field_type, element_binding.sub_field_name))
         if isinstance(node, Present):
             return _present(element_reader, element_binding.target_type)
         value = _coerce(element_binding, node)
@@ -314,12 +315,6 @@ def head_path(binding: AttributeBinding) -> AttrPath:
 
 def _head_name(binding: AttributeBinding) -> str:
     return head_path(binding).attr
-
-
-def _wire_name(model: Any, field_name: str | None) -> str:
-    assert field_name is not None
-    info = model.model_fields[field_name]
-    return info.serialization_alias or info.alias or field_name
 
 
 def _is_complex(type_: Any) -> bool:

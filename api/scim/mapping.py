@@ -153,8 +153,9 @@ class ConstantValue:
         return None
 
 
-# Given the reader of one element's sub-attribute by name, the condition on that element.
-ElementCondition = Callable[[Callable[[str], ValueReader]], ColumnElement[bool]]
+# Given the reader of one element's sub-attribute by name (None: the element itself, for a
+# list of strings), the condition on that element.
+ElementCondition = Callable[[Callable[[str | None], ValueReader]], ColumnElement[bool]]
 
 
 class ElementSource(Protocol):
@@ -163,8 +164,8 @@ class ElementSource(Protocol):
     def any_element(self, condition: ElementCondition) -> ColumnElement[bool]:
         """EXISTS an element of the current row's attribute satisfying `condition`."""
 
-    def is_empty(self) -> ColumnElement[bool]:
-        """Whether the current row has no value at all for the attribute."""
+    def is_absent(self) -> ColumnElement[bool]:
+        """Whether the current row has no value at all for the attribute (not even [])."""
 
 
 @dataclass(frozen=True)
