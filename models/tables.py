@@ -103,7 +103,7 @@ Index(
     DirectoryUser.organization_id,
     DirectoryUser.external_id,
 )
-# Every listing is ordered by (created_at, id) within an organization (migration 0002).
+# Every listing is ordered by (created_at, id) within an organization (migration 0003).
 Index(
     "ix_directory_users_listing_order",
     DirectoryUser.organization_id,

@@ -1,7 +1,7 @@
 """index directory users in listing order, so pages and cursors are range scans
 
-Revision ID: 0002_users_listing_order
-Revises: 0001
+Revision ID: 0003_users_listing_order
+Revises: 0004
 
 Every list of users is ordered by (created_at, id) within one organization, either as the
 whole order or as its tie-break. Without this index each page sorted all of an
@@ -12,8 +12,8 @@ range scan and a page by startIndex skips index entries.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_users_listing_order"
-down_revision = "0001"
+revision = "0003_users_listing_order"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
