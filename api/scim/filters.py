@@ -164,7 +164,7 @@ class _FilterCompiler:
         if value is None and node.op in (Op.eq, Op.ne):
             # `emails.value eq null` holds when there are no emails at all, or one without
             # a value; `ne null` is its negation (scim2-models reads it the same way).
-            missing = or_(source.is_absent(), source.any_element(matches_null(sub_attribute)))
+            missing = or_(source.is_absent(), source.any_element(_matches_null(sub_attribute)))
             return missing if node.op == Op.eq else not_(missing)
         if node.op == Op.ne:
             # "ne" on a multi-valued attribute: no value equals the operand.
@@ -265,7 +265,7 @@ class _FilterCompiler:
             element_reader = reader(None)
         else:
             element_binding = self._resolve(
-                AttrPath(head_path(head).attr, path.attr, head_path(head).uri)
+                AttrPath(_head_path(head).attr, path.attr, _head_path(head).uri)
             )
             element_reader = reader(wire_name(head.field_type, element_binding.sub_field_name))
         if isinstance(node, Present):
@@ -301,11 +301,11 @@ class _FilterCompiler:
         return source, sub_attribute
 
 
-def matches_null(sub_attribute: str | None) -> ElementCondition:
+def _matches_null(sub_attribute: str | None) -> ElementCondition:
     return lambda reader: not_(reader(sub_attribute).is_set())
 
 
-def head_path(binding: AttributeBinding) -> AttrPath:
+def _head_path(binding: AttributeBinding) -> AttrPath:
     """The AttrPath of the attribute holding a binding (its head, without sub-attribute)."""
     urn = binding.urn
     schema = str(getattr(binding.model, "__schema__", "") or "")
@@ -314,7 +314,7 @@ def head_path(binding: AttributeBinding) -> AttrPath:
 
 
 def _head_name(binding: AttributeBinding) -> str:
-    return head_path(binding).attr
+    return _head_path(binding).attr
 
 
 def _is_complex(type_: Any) -> bool:
