@@ -1,6 +1,6 @@
 """index directory users in listing order, so pages and cursors are range scans
 
-Revision ID: 0003_users_listing_order
+Revision ID: 0005
 Revises: 0004
 
 Every list of users is ordered by (created_at, id) within one organization, either as the
@@ -12,7 +12,7 @@ range scan and a page by startIndex skips index entries.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_users_listing_order"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
