@@ -20,6 +20,16 @@ def _int(environ: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _float(environ: dict[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an operator can set; every field has a safe default for development."""
@@ -44,6 +54,11 @@ class Settings:
     secret_key: str = DEVELOPMENT_SECRET_KEY
     # Seconds a cursor stays valid between two page requests (advertised as cursorTimeout).
     cursor_timeout_seconds: int = 3600
+    # "host:port" of the DNS resolver domain verification asks; None means the system's.
+    dns_resolver: str | None = None
+    dns_timeout_seconds: float = 5.0
+    # Audit records older than this many days are purged daily by the clock.
+    audit_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -62,6 +77,9 @@ class Settings:
             webhook_timeout_seconds=_int(env, "SCIMGATE_WEBHOOK_TIMEOUT_SECONDS", 10),
             secret_key=env.get("SCIMGATE_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             cursor_timeout_seconds=_int(env, "SCIMGATE_CURSOR_TIMEOUT_SECONDS", 3600),
+            dns_resolver=env.get("SCIMGATE_DNS_RESOLVER") or None,
+            dns_timeout_seconds=_float(env, "SCIMGATE_DNS_TIMEOUT_SECONDS", 5.0),
+            audit_retention_days=_int(env, "SCIMGATE_AUDIT_RETENTION_DAYS", 90),
         )
 
     @property

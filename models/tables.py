@@ -1,8 +1,10 @@
 """Every table of scimgate: organizations, the directory (desired), the roster (applied), events.
 
+Also what an admin manages around SCIM: SSO connections, operator tokens and the audit trail.
+
 The directory holds what the IdP said; only the API writes it. The roster holds what the
-product enforces; only workers write it. A directory row is dirty while
-`generation > applied_generation`, which makes the row itself the outbox.
+product enforces; only workers (and JIT provisioning on SSO login) write it. A directory
+row is dirty while `generation > applied_generation`, which makes the row itself the outbox.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
+    false,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +38,12 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     scim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Just-in-time provisioning on SSO login: on by default; while SCIM is on it also needs
+    # `jit_with_scim`, because then the IdP's pushes are meant to be the source of truth.
+    jit_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    jit_with_scim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The most active members the organization pays for; None means no limit.
+    seat_limit: Mapped[int | None] = mapped_column(Integer)
     # The last event sequence number handed out; bumped under the organization's row lock.
     event_sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[Timestamp]
@@ -46,6 +59,10 @@ class Domain(Base):
     name: Mapped[str] = mapped_column(String(253))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by: Mapped[str | None] = mapped_column(String(200))
+    # "dns" when the challenge TXT record was found, "operator" for an audited override.
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    # The value the organization publishes at `_scimgate-challenge.<name>` to prove control.
+    challenge: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[Timestamp]
 
 
@@ -64,6 +81,65 @@ class ScimToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SsoConnection(Base):
+    """An organization's SAML identity provider, as its metadata described it."""
+
+    __tablename__ = "sso_connections"
+
+    id: Mapped[IntPK]
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    entity_id: Mapped[str] = mapped_column(String(1024))
+    sso_url: Mapped[str] = mapped_column(String(2048))
+    # Base64 DER certificates the IdP signs with (two while it rolls its key over).
+    signing_certificates: Mapped[list[str]] = mapped_column(Document)
+    metadata_xml: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+class OperatorToken(Base):
+    """A bearer token for the admin API; never a SCIM token (another table, another marker)."""
+
+    __tablename__ = "operator_tokens"
+
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[Timestamp]
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditRecord(Base):
+    """One SCIM request or admin action on an organization; never a secret or a body."""
+
+    __tablename__ = "audit_records"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    occurred_at: Mapped[Timestamp]
+    # "scim" for a request of the IdP, "admin" for an operator's action.
+    kind: Mapped[str] = mapped_column(String(16))
+    # Who: "scim token abcd1234", "operator alice", "cli root".
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(8))
+    path: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    token_prefix: Mapped[str | None] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(Document)
+
+
+Index("ix_audit_records_organization_id_id", AuditRecord.organization_id, AuditRecord.id)
+Index("ix_audit_records_occurred_at", AuditRecord.occurred_at)
 
 
 class DirectoryUser(Base):

@@ -1,4 +1,9 @@
-"""Bearer tokens: 256 random bits, shown once, stored as a SHA-256 with a short visible prefix."""
+"""Bearer tokens: 256 random bits, shown once, stored as a SHA-256 with a short visible prefix.
+
+Two kinds share this module and nothing else: SCIM tokens (`scimgate_...`, one organization's
+SCIM endpoint) and operator tokens (`scimgate_op_...`, the admin API). Each kind lives in its
+own table, so a secret of one kind is never found when the other kind is looked up.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-# A scanner can recognise a leaked token by this marker, and an admin can tell tokens apart
+# A scanner can recognise a leaked token by its marker, and an admin can tell tokens apart
 # by the prefix that follows it without the secret ever being stored.
 TOKEN_MARKER = "scimgate_"  # noqa: S105 (a public marker, not a secret)
+OPERATOR_TOKEN_MARKER = "scimgate_op_"  # noqa: S105 (a public marker, not a secret)
 PREFIX_LENGTH = 8
 
 
@@ -20,13 +26,24 @@ class IssuedToken:
     digest: str
 
 
-def issue_token() -> IssuedToken:
-    secret = TOKEN_MARKER + secrets.token_urlsafe(32)
-    return IssuedToken(secret=secret, prefix=token_prefix(secret), digest=token_digest(secret))
+def issue_token(marker: str = TOKEN_MARKER) -> IssuedToken:
+    """A new secret with `marker`; a SCIM token never looks like an operator token."""
+    while True:
+        secret = marker + secrets.token_urlsafe(32)
+        # One SCIM secret in 262,144 would start with the operator marker; draw again.
+        if marker == OPERATOR_TOKEN_MARKER or not is_operator_token(secret):
+            break
+    return IssuedToken(
+        secret=secret, prefix=token_prefix(secret, marker), digest=token_digest(secret)
+    )
 
 
-def token_prefix(secret: str) -> str:
-    return secret[len(TOKEN_MARKER) : len(TOKEN_MARKER) + PREFIX_LENGTH]
+def is_operator_token(secret: str) -> bool:
+    return secret.startswith(OPERATOR_TOKEN_MARKER)
+
+
+def token_prefix(secret: str, marker: str = TOKEN_MARKER) -> str:
+    return secret[len(marker) : len(marker) + PREFIX_LENGTH]
 
 
 def token_digest(secret: str) -> str:
