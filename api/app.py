@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import falcon
 
+from api.admin.auth import OperatorAuthentication
+from api.admin.routes import install_admin_routes
+from api.auditing import ScimAuditTrail
 from api.errors import install_error_handlers
 from api.media import install_media_handlers
 from api.middleware import RequestSettings, ScimAuthentication
@@ -19,9 +22,12 @@ from api.resources.search import RootSearchResource
 from api.resources.users import UsersResource, render_user
 from api.scim.cursors import CursorCodec
 from api.scim.mapping import USER_MAPPING
+from models.admin import Administration
+from models.audit import AuditWriter
 from models.config import Settings
 from models.db import Database
 from models.directory import ChangeListener, DirectoryService
+from models.domains import DnsTxtLookup
 
 SCIM_ROOT = "/scim/v2/{organization}"
 
@@ -31,6 +37,8 @@ class Services:
     database: Database
     # Told after every commit that left directory rows dirty; enqueues the reconcile job.
     on_directory_change: ChangeListener
+    # Buffers SCIM request records for the audit trail; one per process.
+    audit_writer: AuditWriter | None = None
 
 
 def default_services(settings: Settings, database: Database | None = None) -> Services:
@@ -40,19 +48,25 @@ def default_services(settings: Settings, database: Database | None = None) -> Se
     def enqueue_reconcile(organization_id: int) -> None:
         schedule_reconcile(organization_id, settings.reconcile_debounce_ms)
 
+    database = database or Database.from_url(settings.database_url, pool_size=settings.web_threads)
     return Services(
-        database=database
-        or Database.from_url(settings.database_url, pool_size=settings.web_threads),
+        database=database,
         on_directory_change=enqueue_reconcile,
+        audit_writer=AuditWriter(database),
     )
 
 
 def create_app(settings: Settings, services: Services | None = None) -> falcon.App:
     services = services or default_services(settings)
+    if services.audit_writer is None:
+        services.audit_writer = AuditWriter(services.database)
     app = falcon.App(
         media_type="application/scim+json",
         middleware=[
+            # First, so the latency it records covers every other middleware too.
+            ScimAuditTrail(services.audit_writer, services.database),
             RequestSettings(settings.public_url, settings.max_body_bytes),
+            OperatorAuthentication(services.database),
             ScimAuthentication(services.database),
         ],
     )
@@ -83,6 +97,13 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     app.add_route(f"{SCIM_ROOT}/Schemas", schemas)
     app.add_route(f"{SCIM_ROOT}/Schemas/{{schema_id}}", schemas, suffix="item")
     app.add_route("/healthz", Health())
+
+    administration = Administration(
+        services.database,
+        DnsTxtLookup(settings.dns_resolver, settings.dns_timeout_seconds),
+        settings.scim_base_url,
+    )
+    install_admin_routes(app, administration, services.audit_writer)
     return app
 
 

@@ -6,22 +6,23 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
+from models.admin import Administration
+from models.audit import Actor
 from models.config import Settings
 from models.db import Database
+from models.domains import DnsTxtLookup
 from models.errors import DomainError
 from models.events import event_payload, events_after
-from models.organizations import (
-    add_verified_domain,
-    create_organization,
-    disable_scim,
-    enable_scim,
-    get_organization,
-)
+from models.organizations import get_organization
 from models.roster import roster_of
+from models.sso import MAX_METADATA_BYTES
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class CommandError(Exception):
@@ -64,16 +65,122 @@ def _parser() -> argparse.ArgumentParser:
     create = org.add_parser("create", help="create an organization")
     create.add_argument("slug")
     create.add_argument("--name", required=True)
-    create.add_argument("--domain", action="append", default=[], help="a verified domain")
+    create.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        help="a domain to mark verified (an audited operator override)",
+    )
     create.set_defaults(handler=_org_create)
+    org_list = org.add_parser("list", help="every organization")
+    org_list.add_argument("--json", action="store_true", help="print JSON")
+    org_list.set_defaults(handler=_org_list)
+    show = org.add_parser("show", help="domains, SSO, SCIM, settings and status of one")
+    show.add_argument("org")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_org_show)
+    status = org.add_parser("status", help="SCIM on or off, pending changes, member counts")
+    status.add_argument("org")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_org_status)
+    settings = org.add_parser("set", help="change JIT and seat settings")
+    settings.add_argument("org")
+    settings.add_argument("--jit", choices=["on", "off"], help="JIT provisioning on SSO login")
+    settings.add_argument(
+        "--jit-with-scim", choices=["on", "off"], help="JIT also while SCIM is on"
+    )
+    settings.add_argument("--seat-limit", help="a number of seats, or 'none'")
+    settings.set_defaults(handler=_org_set)
+
+    domain = commands.add_parser("domain", help="email domains").add_subparsers(metavar="ACTION")
+    add = domain.add_parser("add", help="add a domain and print the TXT record to publish")
+    add.add_argument("org")
+    add.add_argument("domain")
+    add.add_argument("--json", action="store_true", help="print JSON")
+    add.set_defaults(handler=_domain_add)
+    verify = domain.add_parser("verify", help="verify a domain by its DNS TXT record")
+    verify.add_argument("org")
+    verify.add_argument("domain")
+    verify.add_argument(
+        "--force-verify",
+        action="store_true",
+        help="operator override: mark it verified without DNS (needs --reason; audited)",
+    )
+    verify.add_argument("--reason", help="why the override is right, for the audit trail")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    verify.set_defaults(handler=_domain_verify)
+    domain_list = domain.add_parser("list", help="the organization's domains")
+    domain_list.add_argument("org")
+    domain_list.add_argument("--json", action="store_true", help="print JSON")
+    domain_list.set_defaults(handler=_domain_list)
+    remove = domain.add_parser("remove", help="remove a domain; its members stay")
+    remove.add_argument("org")
+    remove.add_argument("domain")
+    remove.set_defaults(handler=_domain_remove)
+
+    sso = commands.add_parser("sso", help="the SAML SSO connection").add_subparsers(
+        metavar="ACTION"
+    )
+    sso_set = sso.add_parser("set", help="register or replace the IdP from its metadata XML")
+    sso_set.add_argument("org")
+    sso_set.add_argument("metadata", help="the IdP's SAML metadata file, or - for stdin")
+    sso_set.add_argument("--json", action="store_true", help="print JSON")
+    sso_set.set_defaults(handler=_sso_set)
+    sso_show = sso.add_parser("show", help="the registered IdP")
+    sso_show.add_argument("org")
+    sso_show.add_argument("--json", action="store_true", help="print JSON")
+    sso_show.set_defaults(handler=_sso_show)
+    sso_remove = sso.add_parser("remove", help="remove the IdP; SCIM that is on stays on")
+    sso_remove.add_argument("org")
+    sso_remove.set_defaults(handler=_sso_remove)
 
     scim = commands.add_parser("scim", help="SCIM provisioning").add_subparsers(metavar="ACTION")
     enable = scim.add_parser("enable", help="turn SCIM on and print a new token")
     enable.add_argument("org")
+    enable.add_argument("--expires-in", type=_duration, help="token lifetime, e.g. 90d")
     enable.set_defaults(handler=_scim_enable)
     disable = scim.add_parser("disable", help="turn SCIM off; members stay")
     disable.add_argument("org")
     disable.set_defaults(handler=_scim_disable)
+    rotate = scim.add_parser("rotate", help="print a new token; old ones work for --grace")
+    rotate.add_argument("org")
+    rotate.add_argument(
+        "--grace", type=_duration, default=timedelta(hours=24), help="e.g. 30m, 24h (default)"
+    )
+    rotate.add_argument("--expires-in", type=_duration, help="new token's lifetime, e.g. 90d")
+    rotate.set_defaults(handler=_scim_rotate)
+    tokens = scim.add_parser("tokens", help="the organization's SCIM tokens (prefixes only)")
+    tokens.add_argument("org")
+    tokens.add_argument("--json", action="store_true", help="print JSON")
+    tokens.set_defaults(handler=_scim_tokens)
+    revoke = scim.add_parser("revoke", help="revoke one SCIM token by its prefix, at once")
+    revoke.add_argument("org")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(handler=_scim_revoke)
+
+    jit = command("jit", _jit, "provision a member just in time, as an SSO login would")
+    jit.add_argument("org")
+    jit.add_argument("email")
+    jit.add_argument("--given-name")
+    jit.add_argument("--family-name")
+    jit.add_argument("--display-name")
+    jit.add_argument("--json", action="store_true", help="print JSON")
+
+    operator = commands.add_parser("operator", help="admin API operators").add_subparsers(
+        metavar="ACTION"
+    )
+    operator_token = operator.add_parser("token", help="operator tokens").add_subparsers(
+        metavar="ACTION"
+    )
+    token_create = operator_token.add_parser("create", help="print a new operator token once")
+    token_create.add_argument("name")
+    token_create.set_defaults(handler=_operator_token_create)
+
+    audit = command("audit", _audit, "the organization's audit trail")
+    audit.add_argument("org")
+    audit.add_argument("--after", type=int, default=0, help="only records after this id")
+    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--json", action="store_true", help="print JSON")
 
     roster = command("roster", _roster, "the organization's members")
     roster.add_argument("org")
@@ -123,18 +230,191 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
     print("database is up to date")
 
 
+def _administration(settings: Settings) -> Administration:
+    return Administration(
+        _database(settings),
+        DnsTxtLookup(settings.dns_resolver, settings.dns_timeout_seconds),
+        settings.scim_base_url,
+    )
+
+
+def _duration(text: str) -> timedelta:
+    """A duration such as 90s, 15m, 24h, 7d, or a bare number of seconds."""
+    raw = text.strip().lower()
+    unit = DURATION_UNITS.get(raw[-1:])
+    number = raw[:-1] if unit else raw
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 24h or 7d")
+    return timedelta(seconds=int(number) * (unit or 1))
+
+
+def _on_off(value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
 def _org_create(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).writing() as session:
-        organization = create_organization(session, args.slug, args.name)
-        for domain in args.domain:
-            add_verified_domain(session, organization, domain, verified_by="operator (cli)")
+    _administration(settings).create_organization(
+        Actor.command_line(), args.slug, args.name, args.domain
+    )
     print(f"created organization {args.slug}")
+    for domain in args.domain:
+        print(f"  {domain}: verified by operator override (recorded in the audit trail)")
+
+
+def _org_list(args: argparse.Namespace, settings: Settings) -> None:
+    organizations = _administration(settings).list_organizations()
+    if args.json:
+        _print_json(organizations)
+        return
+    for organization in organizations:
+        scim = "SCIM on" if organization["scim_enabled"] else "SCIM off"
+        print(f"{organization['slug']:<30} {scim:<9} {organization['name']}")
+
+
+def _org_show(args: argparse.Namespace, settings: Settings) -> None:
+    view = _administration(settings).organization(args.org)
+    if args.json:
+        _print_json(view)
+        return
+    print(f"{view['slug']}: {view['name']}")
+    print("domains:")
+    for domain in view["domains"]:
+        print(f"  {_domain_line(domain)}")
+    sso = view["sso"]
+    print(f"sso: {sso['entity_id'] + ' at ' + sso['sso_url'] if sso else 'none'}")
+    _print_scim(view["scim"])
+    settings_view = view["settings"]
+    seat_limit = settings_view["seat_limit"]
+    print(
+        f"jit: {'on' if settings_view['jit_enabled'] else 'off'}, "
+        f"with SCIM: {'on' if settings_view['jit_with_scim'] else 'off'}, "
+        f"seat limit: {'none' if seat_limit is None else seat_limit}"
+    )
+    _print_status(view["status"])
+
+
+def _org_status(args: argparse.Namespace, settings: Settings) -> None:
+    status = _administration(settings).status(args.org)
+    if args.json:
+        _print_json(status)
+        return
+    _print_status(status)
+
+
+def _org_set(args: argparse.Namespace, settings: Settings) -> None:
+    changes: dict[str, Any] = {
+        "jit_enabled": _on_off(args.jit),
+        "jit_with_scim": _on_off(args.jit_with_scim),
+    }
+    if args.seat_limit is not None:
+        if args.seat_limit.lower() == "none":
+            changes["clear_seat_limit"] = True
+        elif args.seat_limit.isdigit():
+            changes["seat_limit"] = int(args.seat_limit)
+        else:
+            raise CommandError("--seat-limit takes a number of seats or 'none'")
+    view = _administration(settings).update_settings(Actor.command_line(), args.org, **changes)
+    _print_json(view)
+
+
+def _domain_line(domain: dict[str, Any]) -> str:
+    if domain["verified"]:
+        return (
+            f"{domain['name']:<30} verified {domain['verified_at']} by {domain['verified_by']} "
+            f"({domain['verification_method']})"
+        )
+    return f"{domain['name']:<30} pending"
+
+
+def _domain_add(args: argparse.Namespace, settings: Settings) -> None:
+    domain = _administration(settings).add_domain(Actor.command_line(), args.org, args.domain)
+    if args.json:
+        _print_json(domain)
+        return
+    record = domain["txt_record"]
+    if record is None:
+        print(_domain_line(domain))
+        return
+    print(
+        f"Publish this DNS record, then run `scimgate domain verify {args.org} {domain['name']}`:"
+    )
+    print(f'  {record["name"]}.  TXT  "{record["value"]}"')
+
+
+def _domain_verify(args: argparse.Namespace, settings: Settings) -> None:
+    administration = _administration(settings)
+    actor = Actor.command_line()
+    if args.force_verify:
+        if not args.reason:
+            raise CommandError("--force-verify needs --reason, which goes into the audit trail")
+        domain = administration.force_verify_domain(actor, args.org, args.domain, args.reason)
+    elif args.reason:
+        raise CommandError("--reason only goes with --force-verify")
+    else:
+        domain = administration.verify_domain(actor, args.org, args.domain)
+    if args.json:
+        _print_json(domain)
+        return
+    print(_domain_line(domain))
+
+
+def _domain_list(args: argparse.Namespace, settings: Settings) -> None:
+    domains = _administration(settings).list_domains(args.org)
+    if args.json:
+        _print_json(domains)
+        return
+    for domain in domains:
+        print(_domain_line(domain))
+        if domain["txt_record"]:
+            record = domain["txt_record"]
+            print(f'  publish: {record["name"]}.  TXT  "{record["value"]}"')
+
+
+def _domain_remove(args: argparse.Namespace, settings: Settings) -> None:
+    _administration(settings).remove_domain(Actor.command_line(), args.org, args.domain)
+    print(f"removed {args.domain} from {args.org}; its members stay")
+
+
+def _sso_set(args: argparse.Namespace, settings: Settings) -> None:
+    if args.metadata == "-":
+        metadata = sys.stdin.buffer.read(MAX_METADATA_BYTES + 1)
+    else:
+        try:
+            with open(args.metadata, "rb") as file:
+                metadata = file.read(MAX_METADATA_BYTES + 1)
+        except OSError as error:
+            raise CommandError(f"cannot read {args.metadata}: {error.strerror}") from None
+    view = _administration(settings).set_sso(Actor.command_line(), args.org, metadata)
+    _print_sso(view, args.json)
+
+
+def _sso_show(args: argparse.Namespace, settings: Settings) -> None:
+    _print_sso(_administration(settings).sso(args.org), args.json)
+
+
+def _print_sso(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(view)
+        return
+    print(f"entity id: {view['entity_id']}")
+    print(f"sso url:   {view['sso_url']}")
+    for certificate in view["signing_certificates"]:
+        print(f"signing certificate SHA-256: {certificate['sha256_fingerprint']}")
+
+
+def _sso_remove(args: argparse.Namespace, settings: Settings) -> None:
+    _administration(settings).remove_sso(Actor.command_line(), args.org)
+    print(
+        f"removed the SSO connection of {args.org}; its members stay, SCIM that is on stays on, "
+        "and enabling SCIM again needs a new connection"
+    )
 
 
 def _scim_enable(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).writing() as session:
-        token = enable_scim(session, get_organization(session, args.org))
-    print_scim_credentials(settings.scim_base_url(args.org), token)
+    credentials = _administration(settings).enable_scim(
+        Actor.command_line(), args.org, args.expires_in
+    )
+    print_scim_credentials(credentials["base_url"], credentials["token"])
 
 
 def print_scim_credentials(base_url: str, token: str) -> None:
@@ -143,9 +423,75 @@ def print_scim_credentials(base_url: str, token: str) -> None:
 
 
 def _scim_disable(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).writing() as session:
-        disable_scim(session, get_organization(session, args.org))
+    _administration(settings).disable_scim(Actor.command_line(), args.org)
     print(f"SCIM is off for {args.org}; its tokens are revoked and its members stay")
+
+
+def _scim_rotate(args: argparse.Namespace, settings: Settings) -> None:
+    credentials = _administration(settings).rotate_scim_token(
+        Actor.command_line(), args.org, args.grace, args.expires_in
+    )
+    print_scim_credentials(credentials["base_url"], credentials["token"])
+    print(f"the previous tokens keep working for {args.grace}", file=sys.stderr)
+
+
+def _scim_tokens(args: argparse.Namespace, settings: Settings) -> None:
+    view = _administration(settings).scim(args.org)
+    if args.json:
+        _print_json(view["tokens"])
+        return
+    _print_scim(view)
+
+
+def _print_scim(view: dict[str, Any]) -> None:
+    state = "on" if view["enabled"] else "off"
+    missing = view["missing_for_enable"]
+    print(f"scim: {state}" + (f" (locked until it has {' and '.join(missing)})" if missing else ""))
+    for token in view["tokens"]:
+        ends = token["revoked_at"] or token["expires_at"] or "-"
+        used = token["last_used_at"] or "never"
+        print(f"  token {token['prefix']}  {token['state']:<9} until {ends}  last used {used}")
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    members = ", ".join(f"{count} {state}" for state, count in status["members"].items())
+    print(f"pending changes: {status['pending_changes']}; members: {members}")
+
+
+def _scim_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    _administration(settings).revoke_scim_token(Actor.command_line(), args.org, args.prefix)
+    print(f"revoked SCIM token {args.prefix} of {args.org}")
+
+
+def _jit(args: argparse.Namespace, settings: Settings) -> None:
+    result = _administration(settings).provision_jit(
+        Actor.command_line(), args.org, args.email,
+        given_name=args.given_name, family_name=args.family_name,
+        display_name=args.display_name,
+    )  # fmt: skip
+    if args.json:
+        _print_json(result)
+        return
+    print(f"{result['email']}: {result['outcome']} ({result['status']}, source {result['source']})")
+
+
+def _operator_token_create(args: argparse.Namespace, settings: Settings) -> None:
+    token = _administration(settings).create_operator_token(args.name)
+    print(f"SCIMGATE_OPERATOR_TOKEN={token['token']}")
+    print("shown once: store it now; it opens the admin API under /admin/v1", file=sys.stderr)
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> None:
+    records = _administration(settings).audit(args.org, args.after, args.limit)
+    if args.json:
+        _print_json(records)
+        return
+    for record in records:
+        what = f"{record['method']} {record['path']} {record['status']}" if record["method"] else ""
+        print(
+            f"{record['id']:>7} {record['occurred_at']} {record['actor']:<28} "
+            f"{record['action']:<24} {record['target'] or '':<38} {what}".rstrip()
+        )
 
 
 def _roster(args: argparse.Namespace, settings: Settings) -> None:

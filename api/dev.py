@@ -17,20 +17,55 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
+from models.admin import Administration
+from models.audit import Actor
 from models.config import DEFAULT_DATA_DIR, Settings
 from models.db import Database
+from models.domains import DnsTxtLookup
+from models.errors import NotFound
 from models.migrate import upgrade
-from models.organizations import (
-    add_verified_domain,
-    create_organization,
-    disable_scim,
-    enable_scim,
-)
-from models.tables import Organization
 
 DEMO_SLUG = "demo"
 DEMO_DOMAIN = "example.com"
+DEMO_ACTOR = Actor("scimgate dev")
+DEMO_REASON = "the demo organization of `scimgate dev` owns the reserved example.com"
 READY_TIMEOUT_SECONDS = 30
+
+# A sample IdP for the demo organization: SCIM needs an SSO connection before it can be on.
+# The certificate is self-signed and its private key was thrown away: nobody can sign with it.
+DEMO_IDP_METADATA = """<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+    xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.com/saml/demo">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo>
+        <ds:X509Data>
+          <ds:X509Certificate>
+            MIIDTzCCAjegAwIBAgIUR0AaJWUULBAHUyuoOrgr2b6cCVQwDQYJKoZIhvcNAQELBQAwNjEYMBYG
+            A1UEAwwPaWRwLmV4YW1wbGUuY29tMRowGAYDVQQKDBFzY2ltZ2F0ZSBkZW1vIElkUDAgFw0yNjEx
+            MjgyMjI2NDdaGA8yMTI2MTEwNDIyMjY0N1owNjEYMBYGA1UEAwwPaWRwLmV4YW1wbGUuY29tMRow
+            GAYDVQQKDBFzY2ltZ2F0ZSBkZW1vIElkUDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEB
+            AKJfYOI/NVxs//TE8yJILACgsd52U0+ucfUw40DbxbK6cx93cNQs6rATRFNfXeL5hOG1Ih+F2HFm
+            54i1XXRu38lq3/4xH3snpqds0iApS2mTnegDVeNEfPYB8IyljH5F0QlUsZ+1/YHuLYv3jkO5DeNg
+            mpdgi6QU4SM2UGov83u2HcH4zzblE7TvcsAXrMS4P1ZGGaKKPBl/HFh59kPiZ/RsdNQHdTjbttXi
+            mRCJxhKLQApAjteywvBDnM33FuEOtWbFp89W15BTtKRQnIe/srT+usA7N1FSdOZFBfw/Sf9e6Ez5
+            7C3j5TZ7jHNmySfrwGTiEiyDIdW0aWtDF5ZtHs8CAwEAAaNTMFEwHQYDVR0OBBYEFLup1HASPyq3
+            M3YvLkFYdLHMvFm0MB8GA1UdIwQYMBaAFLup1HASPyq3M3YvLkFYdLHMvFm0MA8GA1UdEwEB/wQF
+            MAMBAf8wDQYJKoZIhvcNAQELBQADggEBADAVj2s2tuq47PtHepP/fd7BCnkquTpujwn7sTV/xrZW
+            pS3QPLlK7XiFENBeKDtI9FH5jdSjUIVPuAuKnsc5c3XlRi5PLpppSE7htFpGm1xhduDOBZNxodx8
+            xka77ogJuE/nqqoNrjtoSPB3eFH1Y1Sn4UDttfQB7gIWYI7M39YNjSm7vPXHAbBKs3EZSCdisiSn
+            pQ2lnf4/wvhe3yvBS0PXxeNuYUO0LHSltUw5+waeSSkYXuszlsgwdT+DbMMuImDWA/Nzwjq+EmlH
+            My3w7ZMvpWH9z7crWqj2avjmwbMeA8lNvmqwXPpg80MgUJKD3UKu34YPlEBK4B/lbt6ZwsA=
+          </ds:X509Certificate>
+        </ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+        Location="https://idp.example.com/saml/demo/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+"""
 
 
 def find_redis_server() -> str:
@@ -75,16 +110,30 @@ def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def ensure_demo_organization(database: Database) -> str:
-    """The demo organization with its verified domain and SCIM on; returns a fresh token."""
-    with database.writing() as session:
-        organization = session.query(Organization).filter_by(slug=DEMO_SLUG).one_or_none()
-        if organization is None:
-            organization = create_organization(session, DEMO_SLUG, "Demo organization")
-        add_verified_domain(session, organization, DEMO_DOMAIN, verified_by="scimgate dev")
-        # One live demo token at a time: each run revokes the last run's and prints a new one.
-        disable_scim(session, organization)
-        return enable_scim(session, organization)
+def ensure_demo_organization(database: Database, settings: Settings | None = None) -> str:
+    """The demo organization, with a verified domain, an SSO connection and SCIM on.
+
+    Returns a fresh SCIM token. Whatever the demo lacks is set up through the same audited
+    operations an operator would use; each run revokes the last run's token.
+    """
+    settings = settings or Settings()
+    administration = Administration(
+        database,
+        DnsTxtLookup(settings.dns_resolver, settings.dns_timeout_seconds),
+        settings.scim_base_url,
+    )
+    try:
+        demo = administration.organization(DEMO_SLUG)
+    except NotFound:
+        demo = administration.create_organization(
+            DEMO_ACTOR, DEMO_SLUG, "Demo organization", [DEMO_DOMAIN]
+        )
+    if not any(d["name"] == DEMO_DOMAIN and d["verified"] for d in demo["domains"]):
+        administration.force_verify_domain(DEMO_ACTOR, DEMO_SLUG, DEMO_DOMAIN, DEMO_REASON)
+    if demo["sso"] is None:
+        administration.set_sso(DEMO_ACTOR, DEMO_SLUG, DEMO_IDP_METADATA)
+    administration.disable_scim(DEMO_ACTOR, DEMO_SLUG)
+    return str(administration.enable_scim(DEMO_ACTOR, DEMO_SLUG)["token"])
 
 
 def run_dev(settings: Settings) -> int:
@@ -97,7 +146,9 @@ def run_dev(settings: Settings) -> int:
             settings = replace(settings, redis_url=redis_url)
         env = _child_environment(settings)
         upgrade(settings.database_url)
-        token = ensure_demo_organization(Database.from_url(settings.database_url, pool_size=1))
+        token = ensure_demo_organization(
+            Database.from_url(settings.database_url, pool_size=1), settings
+        )
 
         bind = f"127.0.0.1:{settings.port}"
         children.append(_spawn(

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_CONTENT_TYPE = "application/scim+json"
 RETRY_AFTER_SECONDS = 5
+ADMIN_PATH_PREFIX = "/admin/"
 
 
 class ScimError(falcon.HTTPError):
@@ -42,7 +43,10 @@ class ScimError(falcon.HTTPError):
 
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    """Render any Falcon error, ours or its own, as a SCIM Error body."""
+    """Render any Falcon error, ours or its own, as a SCIM Error body (plain JSON for admins)."""
+    if req.path.startswith(ADMIN_PATH_PREFIX):
+        _serialize_admin_error(resp, error)
+        return
     if isinstance(error, ScimError):
         body = error.to_dict()
     else:
@@ -52,6 +56,17 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
             body["detail"] = detail
     resp.content_type = SCIM_CONTENT_TYPE
     resp.media = body
+
+
+def _serialize_admin_error(resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """The admin API is not SCIM: its errors are `{"status": 409, "title": ..., "detail": ...}`."""
+    detail = error.detail if isinstance(error, ScimError) else error.description
+    resp.content_type = falcon.MEDIA_JSON
+    resp.media = {
+        "status": error.status_code,
+        "title": error.title,
+        "detail": detail or error.title,
+    }
 
 
 def install_error_handlers(app: falcon.App) -> None:

@@ -47,7 +47,7 @@ class ScimAuthentication:
         organization = params.get("organization")
         if organization is None:
             return
-        secret = _bearer_token(req.get_header("Authorization"))
+        secret = bearer_token(req.get_header("Authorization"))
         tenant = authenticate_scim(self._database, organization, secret) if secret else None
         if tenant is None:
             raise ScimError(
@@ -58,7 +58,8 @@ class ScimAuthentication:
         req.context.tenant = tenant
 
 
-def _bearer_token(header: str | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, or None."""
     if not header or not header.lower().startswith(BEARER):
         return None
     token = header[len(BEARER) :].strip()

@@ -17,7 +17,7 @@ import redis
 from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 
-from api.app import create_app, default_services
+from api.app import Services, create_app, default_services
 from models.config import Settings
 from models.db import Database
 from tests.support.processes import Stack
@@ -138,8 +138,17 @@ def tenant(database: Database) -> OrganizationFixture:
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database, broker: RedisBroker) -> falcon.App:
-    return create_app(settings, default_services(settings, database))
+def services(settings: Settings, database: Database, broker: RedisBroker) -> Iterator[Services]:
+    """The app's real collaborators; the audit writer is flushed and stopped at the end."""
+    services = default_services(settings, database)
+    yield services
+    assert services.audit_writer is not None
+    services.audit_writer.close()
+
+
+@pytest.fixture
+def app(settings: Settings, services: Services) -> falcon.App:
+    return create_app(settings, services)
 
 
 @pytest.fixture

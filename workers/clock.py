@@ -24,7 +24,11 @@ class Schedule:
     every_seconds: int
 
 
-SCHEDULES = (Schedule("sweep", 5), Schedule("daily", 24 * 60 * 60))
+SCHEDULES = (
+    Schedule("sweep", 5),
+    Schedule("daily", 24 * 60 * 60),
+    Schedule("purge_audit", 24 * 60 * 60),
+)
 TICK_SECONDS = 1
 
 
@@ -38,9 +42,10 @@ def claim_tick(client: redis.Redis, job: str, tick: int, ttl_seconds: int) -> bo
 
 def run_clock(stop: threading.Event | None = None) -> None:
     broker = setup_broker()
+    from workers.audit import purge_audit
     from workers.sweep import daily, sweep
 
-    actors = {"sweep": sweep, "daily": daily}
+    actors = {"sweep": sweep, "daily": daily, "purge_audit": purge_audit}
     stop = stop or threading.Event()
     log.info("clock started: %s", ", ".join(f"{s.job} every {s.every_seconds}s" for s in SCHEDULES))
     last_tick: dict[str, int] = {}

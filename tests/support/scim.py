@@ -11,7 +11,10 @@ import falcon
 import falcon.testing
 
 from models.db import Database
-from models.organizations import add_verified_domain, create_organization, enable_scim
+from models.domains import force_verify_domain
+from models.organizations import create_organization, enable_scim
+from models.sso import set_sso_connection
+from tests.support.saml import idp_metadata
 
 SCIM_JSON = "application/scim+json; charset=utf-8"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -26,11 +29,15 @@ class OrganizationFixture:
 
     @classmethod
     def create(cls, database: Database, slug: str, domains: list[str]) -> OrganizationFixture:
+        """An organization ready for SCIM: its domains verified, an SSO connection, a token."""
         with database.writing() as session:
             organization = create_organization(session, slug, slug.title())
             for domain in domains:
-                add_verified_domain(session, organization, domain, verified_by="tests")
-            token = enable_scim(session, organization)
+                force_verify_domain(
+                    session, organization, domain, "tests", "set up by the test fixture"
+                )
+            set_sso_connection(session, organization, idp_metadata(), "tests")
+            token = enable_scim(session, organization).secret
             return cls(id=organization.id, slug=slug, token=token)
 
 

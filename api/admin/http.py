@@ -1,0 +1,68 @@
+"""Reading admin requests and writing admin responses: plain JSON, strictly typed fields."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import falcon
+
+from api.errors import ScimError
+from api.request import read_body
+
+
+def json_body(req: falcon.Request) -> dict[str, Any]:
+    """The request's JSON object; an empty body is an empty object."""
+    if not req.content_length:
+        return {}
+    body = read_body(req)
+    if not isinstance(body, dict):
+        raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
+    return body
+
+
+def respond(resp: falcon.Response, body: Any, status: str = falcon.HTTP_200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.media = body
+
+
+def optional_string(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ScimError(400, f"{name} must be a string", "invalidValue")
+    return value
+
+
+def required_string(body: dict[str, Any], name: str) -> str:
+    value = optional_string(body, name)
+    if value is None or not value.strip():
+        raise ScimError(400, f"{name} is required", "invalidValue")
+    return value
+
+
+def optional_bool(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ScimError(400, f"{name} must be true or false", "invalidValue")
+    return value
+
+
+def optional_seconds(body: dict[str, Any], name: str) -> timedelta | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ScimError(400, f"{name} must be a whole number of seconds, 0 or more", "invalidValue")
+    return timedelta(seconds=value)
+
+
+def int_param(req: falcon.Request, name: str, default: int, minimum: int = 0) -> int:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ScimError(400, f"{name} must be a whole number, {minimum} or more", "invalidValue")
+    return int(raw)

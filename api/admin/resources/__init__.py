@@ -1,0 +1,1 @@
+"""Admin API resources: thin nouns over `models.admin.Administration`."""
