@@ -66,13 +66,16 @@ class ScimAuditTrail:
         tenant = getattr(req.context, "tenant", None)
         if tenant is not None:
             org_id, prefix = tenant.id, tenant.token_prefix
+            actor = f"scim token {prefix}"
         else:
-            # Refused before a tenant was known: record it against the organization named in
-            # the URL, if there is one, with the prefix of whatever SCIM token was presented.
+            # Refused before a tenant was known, or a discovery endpoint that needs no token:
+            # record it against the organization named in the URL, if there is one, with the
+            # prefix of whatever SCIM token was presented (unverified, and said so).
             org_id = organization_id(self._database, params[ORGANIZATION_PARAM])
             if org_id is None:
                 return None
             prefix = _presented_prefix(req)
+            actor = "scim (unauthenticated)"
         status = int(resp.status_code)
         template = req.uri_template or req.path
         resource_type, item = _resource_of(template)
@@ -81,7 +84,7 @@ class ScimAuditTrail:
         ) or _created_id(resp)
         return AuditEntry(
             organization_id=org_id,
-            actor=f"scim token {prefix}" if prefix else "scim (no valid token)",
+            actor=actor,
             action=f"{resource_type}.{_operation(req.method, item)}",
             method=req.method,
             path=template,

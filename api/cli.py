@@ -47,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        _close_databases()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -219,8 +221,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# One engine per database URL for the life of a command, disposed when the command ends.
+_databases: dict[str, Database] = {}
+
+
 def _database(settings: Settings) -> Database:
-    return Database.from_url(settings.database_url, pool_size=2)
+    if settings.database_url not in _databases:
+        _databases[settings.database_url] = Database.from_url(settings.database_url, pool_size=2)
+    return _databases[settings.database_url]
+
+
+def _close_databases() -> None:
+    while _databases:
+        _databases.popitem()[1].dispose()
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> None:

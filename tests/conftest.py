@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import falcon
@@ -18,8 +19,11 @@ from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 
 from api.app import Services, create_app, default_services
+from api.cli import main as cli_main
 from models.config import Settings
 from models.db import Database
+from tests.support.admin import AdminClient, operator_token
+from tests.support.dns import DnsServer
 from tests.support.processes import Stack
 from tests.support.scim import OrganizationFixture, ScimClient
 from tests.support.services import (
@@ -180,3 +184,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).parent.name in PROCESS_TEST_DIRECTORIES:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    """A real DNS server on a loopback UDP port; tests publish TXT records on it."""
+    server = DnsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin(app: falcon.App, database: Database) -> AdminClient:
+    """The admin API with a valid operator token."""
+    return AdminClient(app, operator_token(database))
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., CliResult]:
+    """Run `scimgate ...` in this process against the test's database and settings."""
+
+    def run(*args: str, expect: int = 0) -> CliResult:
+        monkeypatch.setenv("SCIMGATE_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("SCIMGATE_PUBLIC_URL", settings.public_url or "")
+        monkeypatch.setenv("SCIMGATE_DNS_RESOLVER", settings.dns_resolver or "")
+        monkeypatch.setenv("SCIMGATE_DNS_TIMEOUT_SECONDS", str(settings.dns_timeout_seconds))
+        capsys.readouterr()
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exit:  # argparse refuses bad arguments this way
+            code = int(exit.code or 0)
+        out, err = capsys.readouterr()
+        assert code == expect, f"scimgate {' '.join(args)} exited {code}: {err}{out}"
+        return CliResult(code, out, err)
+
+    return run
