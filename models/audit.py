@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -212,6 +212,8 @@ class AuditWriter:
                     return
 
     def close(self) -> None:
+        """Stop the thread and write what is left (called at exit, or by the app's owner)."""
+        atexit.unregister(self.close)
         self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread.is_alive():
@@ -249,10 +251,24 @@ class AuditWriter:
                 self._stop.wait(self._interval)
 
     def _write(self, batch: list[AuditEntry]) -> bool:
+        """Insert a batch; False means "try again later" (the database is unreachable)."""
         try:
             with self._database.writing() as session:
                 session.execute(insert(AuditRecord), [asdict(entry) for entry in batch])
+        except IntegrityError:
+            # A record the database will never take (its organization was deleted meanwhile)
+            # must not hold back the others: write them one by one and drop only that one.
+            self._write_one_by_one(batch)
         except SQLAlchemyError as error:
             log.warning("audit: could not write %s records yet: %s", len(batch), error)
             return False
         return True
+
+    def _write_one_by_one(self, batch: list[AuditEntry]) -> None:
+        for entry in batch:
+            try:
+                with self._database.writing() as session:
+                    session.execute(insert(AuditRecord), [asdict(entry)])
+            except IntegrityError as error:
+                self.dropped += 1
+                log.warning("audit: dropped a record the database refuses: %s", error.orig)

@@ -22,9 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     func,
-    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,8 +38,8 @@ class Organization(Base):
     scim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Just-in-time provisioning on SSO login: on by default; while SCIM is on it also needs
     # `jit_with_scim`, because then the IdP's pushes are meant to be the source of truth.
-    jit_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    jit_with_scim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    jit_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    jit_with_scim: Mapped[bool] = mapped_column(Boolean, default=False)
     # The most active members the organization pays for; None means no limit.
     seat_limit: Mapped[int | None] = mapped_column(Integer)
     # The last event sequence number handed out; bumped under the organization's row lock.

@@ -16,20 +16,28 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE ADD/DROP COLUMN, not batch mode: on SQLite a batch operation recreates
+# the table, and dropping `organizations` with foreign keys on would cascade-delete every
+# domain, directory user, member and event. SQLite (3.35+) adds and drops these columns in
+# place. The defaults are plain strings ('1', '0'), which both backends read as booleans and
+# which SQLite can add in place (an expression default would force a table rebuild); they let
+# the previous release keep inserting organizations during a rolling deploy.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("jit_enabled", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("jit_with_scim", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(sa.Column("seat_limit", sa.Integer(), nullable=True))
+    op.add_column(
+        "organizations",
+        sa.Column("jit_enabled", sa.Boolean(), server_default="1", nullable=False),
+    )
+    op.add_column(
+        "organizations",
+        sa.Column("jit_with_scim", sa.Boolean(), server_default="0", nullable=False),
+    )
+    op.add_column("organizations", sa.Column("seat_limit", sa.Integer(), nullable=True))
 
     # Domains verified before this revision keep their verification; they have no challenge.
-    with op.batch_alter_table("domains", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("verification_method", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("challenge", sa.String(length=64), nullable=True))
+    op.add_column("domains", sa.Column("verification_method", sa.String(length=16), nullable=True))
+    op.add_column("domains", sa.Column("challenge", sa.String(length=64), nullable=True))
     op.execute("UPDATE domains SET verification_method = 'operator' WHERE verified_at IS NOT NULL")
 
     op.create_table(
@@ -117,11 +125,9 @@ def downgrade() -> None:
 
     op.drop_table("sso_connections")
 
-    with op.batch_alter_table("domains", schema=None) as batch_op:
-        batch_op.drop_column("challenge")
-        batch_op.drop_column("verification_method")
+    op.drop_column("domains", "challenge")
+    op.drop_column("domains", "verification_method")
 
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.drop_column("seat_limit")
-        batch_op.drop_column("jit_with_scim")
-        batch_op.drop_column("jit_enabled")
+    op.drop_column("organizations", "seat_limit")
+    op.drop_column("organizations", "jit_with_scim")
+    op.drop_column("organizations", "jit_enabled")

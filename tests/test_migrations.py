@@ -1,0 +1,84 @@
+"""Migration 0003 upgrades a database with data in it, and downgrades it again, on both backends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from models.migrate import downgrade, upgrade
+from tests.support.services import postgres_admin_url
+
+NEW_TABLES = {"sso_connections", "operator_tokens", "audit_records"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    name = f"scimgate_migrations_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_database_url: str):
+    upgrade(empty_database_url, "0001")
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (slug, name, scim_enabled, event_sequence, "
+                    "created_at) VALUES ('acme', 'Acme', true, 0, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO domains (organization_id, name, verified_at, verified_by, "
+                    "created_at) VALUES (1, 'acme.com', CURRENT_TIMESTAMP, 'cli', "
+                    "CURRENT_TIMESTAMP), (1, 'pending.org', NULL, NULL, CURRENT_TIMESTAMP)"
+                )
+            )
+
+        upgrade(empty_database_url, "0003")
+
+        with engine.connect() as connection:
+            organization = connection.execute(
+                text("SELECT jit_enabled, jit_with_scim, seat_limit FROM organizations")
+            ).one()
+            domains = connection.execute(
+                text("SELECT name, verification_method, challenge FROM domains ORDER BY name")
+            ).all()
+        assert tuple(organization) == (True, False, None)
+        assert [tuple(d) for d in domains] == [
+            ("acme.com", "operator", None),
+            ("pending.org", None, None),
+        ]
+        assert set(inspect(engine).get_table_names()) >= NEW_TABLES
+
+        downgrade(empty_database_url, "0001")
+
+        inspector = inspect(engine)
+        assert not NEW_TABLES & set(inspector.get_table_names())
+        assert "seat_limit" not in {c["name"] for c in inspector.get_columns("organizations")}
+        assert "challenge" not in {c["name"] for c in inspector.get_columns("domains")}
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM domains")).scalar() == 2
+
+        upgrade(empty_database_url, "head")
+    finally:
+        engine.dispose()
