@@ -81,10 +81,6 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("org")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_org_show)
-    status = org.add_parser("status", help="SCIM on or off, pending changes, member counts")
-    status.add_argument("org")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(handler=_org_status)
     settings = org.add_parser("set", help="change JIT and seat settings")
     settings.add_argument("org")
     settings.add_argument("--jit", choices=["on", "off"], help="JIT provisioning on SSO login")
@@ -304,14 +300,6 @@ def _org_show(args: argparse.Namespace, settings: Settings) -> None:
         f"seat limit: {'none' if seat_limit is None else seat_limit}"
     )
     _print_status(view["status"])
-
-
-def _org_status(args: argparse.Namespace, settings: Settings) -> None:
-    status = _administration(settings).status(args.org)
-    if args.json:
-        _print_json(status)
-        return
-    _print_status(status)
 
 
 def _org_set(args: argparse.Namespace, settings: Settings) -> None:

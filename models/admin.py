@@ -23,7 +23,8 @@ from models.domains import TxtLookup, challenge_record, check_challenge
 from models.jit import provision_jit_member
 from models.operators import create_operator_token
 from models.roster import roster_of
-from models.tables import DirectoryUser, Domain, Member, Organization, ScimToken, SsoConnection
+from models.status import organization_status
+from models.tables import Domain, Member, Organization, ScimToken, SsoConnection
 
 # Why a domain given when an organization is created counts as verified.
 CREATION_REASON = "declared by an operator when the organization was created"
@@ -360,14 +361,7 @@ class Administration:
         }
 
     def _status(self, session: Session, organization: Organization) -> dict[str, Any]:
-        pending = session.scalar(
-            select(func.count())
-            .select_from(DirectoryUser)
-            .where(
-                DirectoryUser.organization_id == organization.id,
-                DirectoryUser.generation > DirectoryUser.applied_generation,
-            )
-        )
+        """The operator's status of the organization, with its members counted by status."""
         members = dict(
             session.execute(
                 select(Member.status, func.count())
@@ -376,8 +370,7 @@ class Administration:
             ).all()
         )
         return {
-            "scim_enabled": organization.scim_enabled,
-            "pending_changes": pending or 0,
+            **organization_status(session, organization).as_dict(),
             "members": {
                 status: members.get(status, 0) for status in ("active", "deactivated", "removed")
             },

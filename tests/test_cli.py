@@ -9,6 +9,7 @@ import pytest
 
 from api.cli import main
 from models.db import Database
+from tests.support.saml import idp_metadata
 from tests.support.scim import ScimClient, okta_user
 
 
@@ -26,8 +27,11 @@ def cli(database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, caps
     return run
 
 
-def test_org_create_then_scim_enable_prints_the_base_url_and_a_token(cli):
+def test_org_create_then_scim_enable_prints_the_base_url_and_a_token(cli, tmp_path):
     assert cli("org", "create", "acme", "--name", "Acme", "--domain", "Example.COM")[0] == 0
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text(idp_metadata())
+    assert cli("sso", "set", "acme", str(metadata))[0] == 0
 
     code, out, _ = cli("scim", "enable", "acme")
 

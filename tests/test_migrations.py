@@ -1,4 +1,4 @@
-"""Migration 0003 upgrades a database with data in it, and downgrades it again, on both backends."""
+"""Migration 0003 upgrades a database with data in it and downgrades it again, on both backends."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_database_url: str):
-    upgrade(empty_database_url, "0001")
+    upgrade(empty_database_url, "0004")
     engine = create_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -70,7 +70,7 @@ def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_databas
         ]
         assert set(inspect(engine).get_table_names()) >= NEW_TABLES
 
-        downgrade(empty_database_url, "0001")
+        downgrade(empty_database_url, "0004")
 
         inspector = inspect(engine)
         assert not NEW_TABLES & set(inspector.get_table_names())

@@ -57,6 +57,7 @@ def admin_routes(
 
 
 def install_admin_routes(app: falcon.App, admin: Administration, audit_writer: AuditWriter) -> None:
+    app.add_error_handler(ResolverUnavailable, _resolver_unavailable)
     for path, resource, suffix in admin_routes(admin, audit_writer):
         if suffix:
             app.add_route(ADMIN_ROOT + path, resource, suffix=suffix)

@@ -10,7 +10,6 @@ import re
 import httpx
 
 from tests.support.processes import Stack, wait_until
-from tests.support.saml import idp_metadata
 from tests.support.scim import SCIM_JSON, okta_user, patch_op, user_filter
 
 EMAIL = "ada@example.com"
@@ -25,9 +24,7 @@ def test_okta_create_update_deactivate_reactivate_reaches_the_roster(stack: Stac
     # Given an organization with a verified domain, an SSO connection and SCIM enabled
     # through the CLI
     stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
-    metadata = stack.log_dir / "idp-metadata.xml"
-    metadata.write_text(idp_metadata())
-    stack.cli("sso", "set", "acme", str(metadata))
+    stack.connect_sso("acme")
     enabled = stack.cli("scim", "enable", "acme").stdout
     token = re.search(r"^SCIM_TOKEN=(\S+)$", enabled, re.MULTILINE).group(1)
     base_url = re.search(r"^SCIM_BASE_URL=(\S+)$", enabled, re.MULTILINE).group(1)

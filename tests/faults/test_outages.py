@@ -19,6 +19,7 @@ from tests.support.services import RedisServer
 
 def enable_scim(stack: Stack) -> tuple[str, str]:
     stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
+    stack.connect_sso("acme")
     output = stack.cli("scim", "enable", "acme").stdout
     token = re.search(r"^SCIM_TOKEN=(\S+)$", output, re.MULTILINE).group(1)
     return f"{stack.base}/scim/v2/acme", token

@@ -64,6 +64,14 @@ class Stack:
             raise AssertionError(f"scimgate {' '.join(args)} failed: {result.stderr}")
         return result
 
+    def connect_sso(self, organization: str) -> None:
+        """Register a sample SAML IdP: SCIM cannot be enabled without an SSO connection."""
+        from tests.support.saml import idp_metadata
+
+        metadata = self.log_dir / f"{organization}-idp-metadata.xml"
+        metadata.write_text(idp_metadata())
+        self.cli("sso", "set", organization, str(metadata))
+
     def roster(self, organization: str) -> dict[str, dict[str, Any]]:
         members = json.loads(self.cli("roster", organization, "--json").stdout)
         return {member["email"]: member for member in members}
