@@ -47,55 +47,63 @@ class AuditEachRequest(AuditWriter):
             session.execute(insert(AuditRecord), [asdict(entry)])
 
 
-def measure(database: Database, writer: AuditWriter, requests: int) -> dict[str, float]:
-    settings = Settings(database_url="unused", public_url="https://scim.test")
-    app = create_app(settings, Services(database, lambda _id: None, writer))
-    organization = OrganizationFixture.create(database, f"bench{time.monotonic_ns()}", ["acme.com"])
-    client = falcon.testing.TestClient(app)
-    headers = {
-        "Authorization": f"Bearer {organization.token}",
-        "Content-Type": "application/scim+json",
-    }
-    base = f"/scim/v2/{organization.slug}"
-    user = client.simulate_post(f"{base}/Users", headers=headers, json=okta_user("ada@acme.com"))
-    user_id = user.json["id"]
-    document = client.simulate_get(f"{base}/Users/{user_id}", headers=headers).json
-    timings: dict[str, list[float]] = {"GET": [], "PUT": []}
-    for _ in range(WARM_UP):
-        client.simulate_get(f"{base}/Users/{user_id}", headers=headers)
-        client.simulate_put(f"{base}/Users/{user_id}", headers=headers, json=document)
-    for _ in range(requests):
-        started = time.perf_counter()
-        client.simulate_get(f"{base}/Users/{user_id}", headers=headers)
-        timings["GET"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        client.simulate_put(f"{base}/Users/{user_id}", headers=headers, json=document)
-        timings["PUT"].append(time.perf_counter() - started)
-    writer.close()
-    return {
-        f"{method} {stat}": value * 1000
-        for method, samples in timings.items()
-        for stat, value in (
-            ("median", statistics.median(samples)),
-            ("p95", statistics.quantiles(samples, n=20)[18]),
+class Client:
+    """The real app with one way of auditing, and an organization with one user to hit."""
+
+    def __init__(self, database: Database, writer: AuditWriter) -> None:
+        settings = Settings(database_url="unused", public_url="https://scim.test")
+        self.writer = writer
+        app = create_app(settings, Services(database, lambda _id: None, writer))
+        slug = f"bench{time.monotonic_ns()}"
+        organization = OrganizationFixture.create(database, slug, ["acme.com"])
+        self._client = falcon.testing.TestClient(app)
+        self._headers = {
+            "Authorization": f"Bearer {organization.token}",
+            "Content-Type": "application/scim+json",
+        }
+        self._base = f"/scim/v2/{slug}"
+        created = self._client.simulate_post(
+            f"{self._base}/Users", headers=self._headers, json=okta_user("ada@acme.com")
         )
-    }
+        self._user = f"{self._base}/Users/{created.json['id']}"
+        self._document = self._client.simulate_get(self._user, headers=self._headers).json
+        self.timings: dict[str, list[float]] = {"GET": [], "PUT": []}
+
+    def once(self, timed: bool = True) -> None:
+        started = time.perf_counter()
+        self._client.simulate_get(self._user, headers=self._headers)
+        middle = time.perf_counter()
+        self._client.simulate_put(self._user, headers=self._headers, json=self._document)
+        ended = time.perf_counter()
+        if timed:
+            self.timings["GET"].append(middle - started)
+            self.timings["PUT"].append(ended - middle)
+
+    def summary(self) -> str:
+        cells = []
+        for samples in self.timings.values():
+            cells.append(f"{statistics.median(samples) * 1000:>11.2f}")
+            cells.append(f"{statistics.quantiles(samples, n=20)[18] * 1000:>8.2f}")
+        return " ".join(cells)
 
 
 def run(label: str, url: str, requests: int) -> None:
+    """Interleave the three ways request by request, so the machine's noise hits all alike."""
     database = Database.from_url(url, pool_size=4)
+    clients = {
+        "none": Client(database, NoAudit(database)),
+        "each request (naive)": Client(database, AuditEachRequest(database)),
+        "buffered (scimgate)": Client(database, AuditWriter(database)),
+    }
+    for round_number in range(WARM_UP + requests):
+        for client in clients.values():
+            client.once(timed=round_number >= WARM_UP)
+    for client in clients.values():
+        client.writer.close()
     print(f"\n{label}: {requests} requests of each kind, milliseconds per request")
     print(f"{'audit':<22} {'GET median':>11} {'GET p95':>8} {'PUT median':>11} {'PUT p95':>8}")
-    for name, writer_type in [
-        ("none", NoAudit),
-        ("each request (naive)", AuditEachRequest),
-        ("buffered (scimgate)", AuditWriter),
-    ]:
-        result = measure(database, writer_type(database), requests)
-        print(
-            f"{name:<22} {result['GET median']:>11.2f} {result['GET p95']:>8.2f} "
-            f"{result['PUT median']:>11.2f} {result['PUT p95']:>8.2f}"
-        )
+    for name, client in clients.items():
+        print(f"{name:<22} {client.summary()}")
     database.dispose()
 
 
