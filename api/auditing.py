@@ -78,14 +78,13 @@ class ScimAuditTrail:
             actor = "scim (unauthenticated)"
         status = int(resp.status_code)
         template = req.uri_template or req.path
-        resource_type, item = _resource_of(template)
         target = next(
             (str(v) for k, v in params.items() if k != ORGANIZATION_PARAM), None
         ) or _created_id(resp)
         return AuditEntry(
             organization_id=org_id,
             actor=actor,
-            action=f"{resource_type}.{_operation(req.method, item)}",
+            action=_action(template, req.method),
             method=req.method,
             path=template,
             status=status,
@@ -96,18 +95,19 @@ class ScimAuditTrail:
         )
 
 
-def _resource_of(template: str) -> tuple[str, bool]:
-    """("Users", True) for ".../{organization}/Users/{user_id}"; ("Users", False) for lists."""
+def _action(template: str, method: str) -> str:
+    """The audited action of a route: Users.create, Users.get, Users.search, root.search..."""
     marker = "{" + ORGANIZATION_PARAM + "}"
-    after = template.partition(marker)[2].strip("/").split("/")
-    resource_type = after[0] if after and after[0] else "root"
-    return resource_type, len(after) > 1
-
-
-def _operation(method: str, item: bool) -> str:
+    segments = [part for part in template.partition(marker)[2].split("/") if part]
+    if segments and segments[0].startswith("."):
+        segments.insert(0, "root")
+    resource_type = segments[0] if segments else "root"
+    rest = segments[1:]
+    if rest and rest[0].startswith("."):
+        return f"{resource_type}.{rest[0][1:]}"
     if method == "GET":
-        return "get" if item else "list"
-    return _OPERATIONS.get(method, method.lower())
+        return f"{resource_type}.{'get' if rest else 'list'}"
+    return f"{resource_type}.{_OPERATIONS.get(method, method.lower())}"
 
 
 def _created_id(resp: falcon.Response) -> str | None:

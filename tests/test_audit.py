@@ -62,6 +62,18 @@ class TestScimRequests:
         assert records[2]["details"] == {"version": 'W/"2"'}
         assert all(isinstance(r["latency_ms"], float) and r["latency_ms"] > 0 for r in records)
 
+    def test_searches_are_named_as_searches(self, admin: AdminClient, idp: ScimClient):
+        search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}
+        assert idp.post("/Users/.search", search).status_code == 200
+        assert idp.post("/.search", search).status_code == 200
+
+        records = scim_records(admin)
+
+        assert [(r["action"], r["path"], r["details"]) for r in records] == [
+            ("Users.search", "/scim/v2/{organization}/Users/.search", {"totalResults": 0}),
+            ("root.search", "/scim/v2/{organization}/.search", {"totalResults": 0}),
+        ]
+
     def test_failures_are_recorded_with_their_scim_type_and_never_a_secret_or_body(
         self, admin: AdminClient, idp: ScimClient, acme: OrganizationFixture
     ):

@@ -36,7 +36,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_database_url: str):
-    upgrade(empty_database_url, "0004")
+    upgrade(empty_database_url, "0005")
     engine = create_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -70,7 +70,7 @@ def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_databas
         ]
         assert set(inspect(engine).get_table_names()) >= NEW_TABLES
 
-        downgrade(empty_database_url, "0004")
+        downgrade(empty_database_url, "0005")
 
         inspector = inspect(engine)
         assert not NEW_TABLES & set(inspector.get_table_names())

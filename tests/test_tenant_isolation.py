@@ -46,6 +46,14 @@ def users(acme_scim: ScimClient, globex_scim: ScimClient) -> dict[str, dict]:
     return {name: response.json for name, response in made.items()}
 
 
+def search(expression: str) -> dict:
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": expression,
+        "count": 1000,
+    }
+
+
 def globex_state(globex_scim: ScimClient) -> list[dict]:
     listed = globex_scim.get("/Users")
     assert listed.status_code == 200
@@ -75,6 +83,8 @@ class TestAnotherOrganizationsUrl:
         responses = [
             as_acme_on_globex.get(f"/Users/{gus['id']}"),
             as_acme_on_globex.get("/Users", params={"filter": 'userName eq "gus@globex.com"'}),
+            as_acme_on_globex.post("/Users/.search", search("userName pr")),
+            as_acme_on_globex.post("/.search", search("userName pr")),
             as_acme_on_globex.post("/Users", okta_user("eve@globex.com")),
             as_acme_on_globex.put(f"/Users/{gus['id']}", {**gus, "displayName": "Owned"}),
             as_acme_on_globex.patch(
@@ -152,6 +162,19 @@ class TestFilters:
         assert names <= {"ada@acme.com"}
         assert response.json["totalResults"] == len(names)
 
+    @pytest.mark.parametrize("path", ["/Users/.search", "/.search"])
+    @pytest.mark.parametrize(
+        "expression",
+        ["userName pr", 'userName eq "gus@globex.com" or userName pr', "not (id pr)"],
+    )
+    def test_no_search_reaches_past_the_organization(
+        self, acme_scim: ScimClient, users, path: str, expression: str
+    ):
+        response = acme_scim.post(path, search(expression))
+
+        assert response.status_code == 200, response.text
+        assert {u["userName"] for u in response.json["Resources"]} <= {"ada@acme.com"}
+
     def test_ids_and_external_ids_of_globex_match_nothing_through_acme(
         self, acme_scim: ScimClient, users
     ):
@@ -169,6 +192,18 @@ class TestFilters:
         ]
 
         assert found == [[], [ada["id"]], [], [ada["id"]]]
+
+    def test_a_globex_cursor_is_refused_through_acme(
+        self, acme_scim: ScimClient, globex_scim: ScimClient, users
+    ):
+        first = globex_scim.get("/Users", params={"count": 1, "cursor": ""}).json
+        assert first["nextCursor"]
+
+        response = acme_scim.get("/Users", params={"count": 1, "cursor": first["nextCursor"]})
+
+        # A cursor is bound to the organization that issued it.
+        assert response.status_code == 400, response.text
+        assert "gus@globex.com" not in response.text
 
     def test_paging_counts_only_the_organization(self, acme_scim: ScimClient, users):
         page = acme_scim.get("/Users", params={"startIndex": 1, "count": 1})
