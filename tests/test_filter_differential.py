@@ -29,7 +29,8 @@ from api.scim.mapping import USER_MAPPING
 from api.scim.schemas import UserResource, parse_user, user_write
 from models.db import Database
 from models.directory import DirectoryService
-from models.organizations import add_verified_domain, create_organization
+from models.domains import force_verify_domain
+from models.organizations import create_organization
 from models.paging import PageSpec
 from models.tables import DirectoryUser
 
@@ -202,7 +203,7 @@ class Store:
     def organization(self) -> int:
         with self.database.writing() as session:
             organization = create_organization(session, f"diff-{next(_organizations)}", "Diff")
-            add_verified_domain(session, organization, "example.com", verified_by="tests")
+            force_verify_domain(session, organization, "example.com", "tests", "test fixture")
             return organization.id
 
     def add(self, organization_id: int, body: dict[str, Any]) -> DirectoryUser:
