@@ -28,14 +28,19 @@ class IssuedToken:
 
 def issue_token(marker: str = TOKEN_MARKER) -> IssuedToken:
     """A new secret with `marker`; a SCIM token never looks like an operator token."""
-    while True:
-        secret = marker + secrets.token_urlsafe(32)
-        # One SCIM secret in 262,144 would start with the operator marker; draw again.
-        if marker == OPERATOR_TOKEN_MARKER or not is_operator_token(secret):
-            break
-    return IssuedToken(
-        secret=secret, prefix=token_prefix(secret, marker), digest=token_digest(secret)
-    )
+    # Draw again when the visible prefix would start with "-" (a command line would read
+    # `scim revoke acme -If6B...` as an option), or a SCIM secret would start with the operator
+    # marker (one in 262,144). Either costs far less than a bit of entropy; 100 draws in a row
+    # that all fail would take a broken random source.
+    for _ in range(100):
+        body = secrets.token_urlsafe(32)
+        if body.startswith("-") or (marker == TOKEN_MARKER and body.startswith("op_")):
+            continue
+        secret = marker + body
+        return IssuedToken(
+            secret=secret, prefix=token_prefix(secret, marker), digest=token_digest(secret)
+        )
+    raise RuntimeError("the random source keeps returning unusable tokens")
 
 
 def is_operator_token(secret: str) -> bool:
