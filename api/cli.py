@@ -17,7 +17,6 @@ from models.config import Settings
 from models.db import Database
 from models.domains import DnsTxtLookup
 from models.errors import DomainError
-from models.events import event_payload, events_after
 from models.organizations import get_organization
 from models.roster import roster_of
 from models.sso import MAX_METADATA_BYTES
@@ -508,10 +507,14 @@ def _roster(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _events(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).reading() as session:
-        organization = get_organization(session, args.org)
-        found = events_after(session, organization.id, args.after, args.limit)
-        payloads = [event_payload(event, organization.slug) for event in found]
+    admin, payloads, after = _administration(settings), [], args.after
+    # The feed serves pages; follow them until the limit or the end of the log.
+    while len(payloads) < args.limit:
+        page = admin.events(args.org, after, args.limit - len(payloads))
+        if not page:
+            break
+        payloads += page
+        after = page[-1]["sequence"]
     if args.json:
         _print_json(payloads)
         return

@@ -20,6 +20,7 @@ from models import sso as sso_rules
 from models.audit import Actor, audit_after, audit_payload, record_admin_action
 from models.db import Database
 from models.domains import TxtLookup, challenge_record, check_challenge
+from models.events import event_payload, events_after
 from models.jit import provision_jit_member
 from models.operators import create_operator_token
 from models.roster import roster_of
@@ -80,6 +81,10 @@ def settings_view(organization: Organization) -> dict[str, Any]:
         "jit_with_scim": organization.jit_with_scim,
         "seat_limit": organization.seat_limit,
     }
+
+
+# The events feed serves at most this many events a page; clients follow `next_after`.
+EVENTS_PAGE_LIMIT = 1000
 
 
 class Administration:
@@ -310,6 +315,15 @@ class Administration:
                 "source": result.source,
                 "display_name": result.display_name,
             }
+
+    # Events
+
+    def events(self, slug: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """The organization's events after a sequence number, in order: the events feed."""
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            found = events_after(session, organization.id, after, min(limit, EVENTS_PAGE_LIMIT))
+            return [event_payload(event, organization.slug) for event in found]
 
     # Status and audit
 

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from models.migrate import downgrade, upgrade
+from models.migrate import alembic_config, downgrade, upgrade
 from tests.support.services import postgres_admin_url
 
 NEW_TABLES = {"sso_connections", "operator_tokens", "audit_records"}
@@ -35,8 +36,14 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         admin.dispose()
 
 
+def revision_before(revision: str) -> str:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return script.get_revision(revision).down_revision
+
+
 def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_database_url: str):
-    upgrade(empty_database_url, "0005")
+    before = revision_before("0003")
+    upgrade(empty_database_url, before)
     engine = create_engine(empty_database_url)
     try:
         with engine.begin() as connection:
@@ -70,7 +77,7 @@ def test_0003_keeps_existing_organizations_and_domains_up_and_down(empty_databas
         ]
         assert set(inspect(engine).get_table_names()) >= NEW_TABLES
 
-        downgrade(empty_database_url, "0005")
+        downgrade(empty_database_url, before)
 
         inspector = inspect(engine)
         assert not NEW_TABLES & set(inspector.get_table_names())

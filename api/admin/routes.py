@@ -12,6 +12,7 @@ import falcon
 from api.admin.auth import ADMIN_ROOT
 from api.admin.resources.audit import AuditResource
 from api.admin.resources.domains import DomainsResource
+from api.admin.resources.events import EventsResource
 from api.admin.resources.jit import JitResource
 from api.admin.resources.organizations import (
     MembersResource,
@@ -43,6 +44,7 @@ def admin_routes(
         (f"{ORG}/settings", SettingsResource(admin), None),
         (f"{ORG}/members", MembersResource(admin), None),
         (f"{ORG}/audit", AuditResource(admin, audit_writer), None),
+        (f"{ORG}/events", EventsResource(admin), None),
         (f"{ORG}/domains", domains, None),
         (f"{ORG}/domains/{{domain}}", domains, "item"),
         (f"{ORG}/domains/{{domain}}/verify", domains, "verify"),

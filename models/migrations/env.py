@@ -1,6 +1,9 @@
 """Alembic environment: batch mode everywhere so the same migrations run on SQLite."""
 
+from typing import Any
+
 from alembic import context
+from sqlalchemy import event
 
 from models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from models.base import Base
@@ -11,6 +14,13 @@ config = context.config
 
 def run_migrations_online() -> None:
     engine = create_database_engine(config.get_main_option("sqlalchemy.url"))
+    if engine.dialect.name == "sqlite":
+        # Batch mode rebuilds a SQLite table by dropping it; with foreign keys on, that drop
+        # would cascade-delete every row that refers to the table.
+        @event.listens_for(engine, "connect")
+        def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
     with engine.connect() as connection:
         context.configure(
             connection=connection,
