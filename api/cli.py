@@ -18,7 +18,6 @@ from models.db import Database
 from models.domains import DnsTxtLookup
 from models.errors import DomainError
 from models.organizations import get_organization
-from models.roster import roster_of
 from models.sso import MAX_METADATA_BYTES
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -495,14 +494,15 @@ def _audit(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _roster(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).reading() as session:
-        members = roster_of(session, get_organization(session, args.org).id)
+    members = _administration(settings).roster(args.org)
     if args.json:
         _print_json(members)
         return
     for member in members:
+        reason = f"  ({member['status_reason']})" if member["status_reason"] else ""
         print(
-            f"{member['email']:<40} {member['status']:<12} {member['role']:<8} {member['source']}"
+            f"{member['email']:<40} {member['status']:<12} {member['role']:<8} "
+            f"{member['source']}{reason}"
         )
 
 

@@ -8,10 +8,10 @@ concurrently is harmless, which is what lets the queue in front of it be at-leas
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -22,7 +22,7 @@ from models.base import utcnow
 from models.db import Database
 from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
 from models.events import EventLog, lock_organization
-from models.tables import Account, DirectoryUser, Member
+from models.tables import Account, DirectoryUser, Member, Organization
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,47 @@ class MemberStatus:
     ACTIVE = "active"
     DEACTIVATED = "deactivated"
     REMOVED = "removed"
+    # The IdP says active, but every seat is taken: applied as soon as one frees up.
+    PENDING_SEAT = "pending_seat"
+
+
+class Seats:
+    """An organization's active seats, counted once per transaction and kept up to date."""
+
+    def __init__(self, session: Session, organization: Organization) -> None:
+        self.limit = organization.seat_limit
+        self.taken = 0
+        if self.limit is not None:
+            self.taken = (
+                session.scalar(
+                    select(func.count()).where(
+                        Member.organization_id == organization.id,
+                        Member.status == MemberStatus.ACTIVE,
+                    )
+                )
+                or 0
+            )
+
+    @property
+    def reason(self) -> str:
+        return f"the seat limit of {self.limit} is reached"
+
+    @property
+    def free(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.taken, 0)
+
+    def admit(self, current_status: str | None) -> bool:
+        """Take a seat for a member becoming active; False when none is free."""
+        if self.limit is None or current_status == MemberStatus.ACTIVE:
+            return True
+        if self.taken >= self.limit:
+            return False
+        self.taken += 1
+        return True
+
+    def release(self, previous_status: str) -> None:
+        if self.limit is not None and previous_status == MemberStatus.ACTIVE:
+            self.taken -= 1
 
 
 @dataclass
@@ -72,6 +113,8 @@ def reconcile_organization(
     while True:
         applied, appended = _apply_next_batch(database, organization_id, batch_size)
         if applied == 0:
+            # The last, empty batch may still have given waiting members a freed seat.
+            result.events_appended += appended
             return result
         result.rows_applied += applied
         result.events_appended += appended
@@ -99,11 +142,14 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
         if database.is_postgresql:
             claim = claim.with_for_update(skip_locked=True)
         rows = list(session.scalars(claim))
-        if not rows:
-            return 0, 0
         events = EventLog(session, organization)
-        _RosterBatch(session, organization_id, rows, events).apply()
-        _mark_applied(session, rows)
+        seats = Seats(session, organization)
+        if rows:
+            _RosterBatch(session, organization_id, rows, events, seats).apply()
+            _mark_applied(session, rows)
+        _grant_free_seats(session, organization_id, seats, events)
+        if not rows:
+            return 0, len(events.appended)
         organization.last_reconciled_at = utcnow()
         return len(rows), len(events.appended)
 
@@ -133,12 +179,18 @@ class _RosterBatch:
     """Applies a batch of directory rows with a fixed number of queries, whatever its size."""
 
     def __init__(
-        self, session: Session, organization_id: int, rows: list[DirectoryUser], events: EventLog
+        self,
+        session: Session,
+        organization_id: int,
+        rows: list[DirectoryUser],
+        events: EventLog,
+        seats: Seats,
     ) -> None:
         self._session = session
         self._organization_id = organization_id
         self._rows = rows
         self._events = events
+        self._seats = seats
         self._now = utcnow()
 
     def apply(self) -> None:
@@ -178,11 +230,13 @@ class _RosterBatch:
         )
 
     def _add(self, account_id: int, row: DirectoryUser, desired: DesiredMember) -> Member:
+        desired = self._seated(desired, current_status=None)
         member = Member(
             organization_id=self._organization_id,
             account_id=account_id,
             role=desired.role,
             status=desired.status,
+            status_reason=self._reason(desired),
             source="scim",
             display_name=desired.display_name,
             directory_user_id=row.id,
@@ -195,6 +249,10 @@ class _RosterBatch:
 
     def _update(self, member: Member, row: DirectoryUser, desired: DesiredMember) -> None:
         previous_status = member.status
+        desired = self._seated(desired, current_status=previous_status)
+        if desired.status != MemberStatus.ACTIVE:
+            self._seats.release(previous_status)
+        member.status_reason = self._reason(desired)
         changes = {
             field: [getattr(member, field), getattr(desired, field)]
             for field in ("role", "display_name")
@@ -213,18 +271,24 @@ class _RosterBatch:
             self._events.append("member.added", data)
             return
         if previous_status != desired.status:
-            event_type = (
-                "member.reactivated"
-                if desired.status == MemberStatus.ACTIVE
-                else "member.deactivated"
-            )
-            self._events.append(event_type, data)
+            self._events.append(_status_event(previous_status, desired.status), data)
         if changes:
             self._events.append("member.updated", {**data, "changes": changes})
+
+    def _seated(self, desired: DesiredMember, current_status: str | None) -> DesiredMember:
+        """The desired member, held as pending_seat if it would need a seat and none is free."""
+        if desired.status == MemberStatus.ACTIVE and not self._seats.admit(current_status):
+            return replace(desired, status=MemberStatus.PENDING_SEAT)
+        return desired
+
+    def _reason(self, desired: DesiredMember) -> str | None:
+        return self._seats.reason if desired.status == MemberStatus.PENDING_SEAT else None
 
     def _remove(self, member: Member, row: DirectoryUser) -> None:
         if member.status == MemberStatus.REMOVED:
             return
+        self._seats.release(member.status)
+        member.status_reason = None
         member.status = MemberStatus.REMOVED
         member.updated_at = self._now
         self._events.append(
@@ -238,6 +302,60 @@ class _RosterBatch:
                 "external_id": row.external_id,
             },
         )
+
+
+def _status_event(previous: str, current: str) -> str:
+    if current == MemberStatus.PENDING_SEAT:
+        return "member.pending_seat"
+    if current == MemberStatus.ACTIVE:
+        return (
+            "member.seat_granted"
+            if previous == MemberStatus.PENDING_SEAT
+            else ("member.reactivated")
+        )
+    return "member.deactivated"
+
+
+def _grant_free_seats(
+    session: Session, organization_id: int, seats: Seats, events: EventLog
+) -> None:
+    """Give free seats to waiting members, longest waiting first (all of them, if no limit)."""
+    if seats.free == 0:
+        return
+    query = (
+        select(Member, Account.email)
+        .join(Account, Account.id == Member.account_id)
+        .where(
+            Member.organization_id == organization_id,
+            Member.status == MemberStatus.PENDING_SEAT,
+        )
+        .order_by(Member.updated_at, Member.id)
+    )
+    if seats.free is not None:
+        query = query.limit(seats.free)
+    waiting = session.execute(query).all()
+    now = utcnow()
+    for member, email in waiting:
+        seats.admit(member.status)
+        member.status = MemberStatus.ACTIVE
+        member.status_reason = None
+        member.updated_at = now
+        events.append(
+            "member.seat_granted",
+            {"email": email, "status": MemberStatus.ACTIVE, "role": member.role,
+             "display_name": member.display_name, "user_id": member.directory_user_id},
+        )  # fmt: skip
+
+
+def organizations_with_waiting_members(session: Session) -> list[int]:
+    """Organizations where a member waits for a seat: the sweep checks whether one freed up."""
+    return list(
+        session.scalars(
+            select(Member.organization_id)
+            .distinct()
+            .where(Member.status == MemberStatus.PENDING_SEAT)
+        )
+    )
 
 
 def _event_data(desired: DesiredMember, row: DirectoryUser) -> dict[str, Any]:
@@ -335,12 +453,26 @@ def _orphaned_members(session: Session, organization_id: int) -> list[tuple[Memb
 def roster_of(session: Session, organization_id: int) -> list[dict[str, Any]]:
     """Every member of an organization, removed ones included, ordered by email."""
     query = (
-        select(Account.email, Member.status, Member.role, Member.display_name, Member.source)
+        select(
+            Account.email,
+            Member.status,
+            Member.status_reason,
+            Member.role,
+            Member.display_name,
+            Member.source,
+        )
         .join(Account, Account.id == Member.account_id)
         .where(Member.organization_id == organization_id)
         .order_by(Account.email)
     )
     return [
-        {"email": email, "status": status, "role": role, "display_name": name, "source": source}
-        for email, status, role, name, source in session.execute(query)
+        {
+            "email": email,
+            "status": status,
+            "status_reason": reason,
+            "role": role,
+            "display_name": name,
+            "source": source,
+        }
+        for email, status, reason, role, name, source in session.execute(query)
     ]

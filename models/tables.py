@@ -216,6 +216,8 @@ class Member(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     role: Mapped[str] = mapped_column(String(32), default="member")
     status: Mapped[str] = mapped_column(String(32))
+    # Why the member is not active although the IdP says so (the seat limit, for now).
+    status_reason: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(255))
     # The directory row that last decided this member; a stale tombstone cannot remove it.

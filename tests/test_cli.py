@@ -87,6 +87,7 @@ def test_roster_events_and_status_after_provisioning(
         {
             "email": "ada@example.com",
             "status": "active",
+            "status_reason": None,
             "role": "member",
             "display_name": "Ada Lovelace",
             "source": "scim",

@@ -60,6 +60,7 @@ class TestJit:
             {
                 "email": "ada@acme.com",
                 "status": "active",
+                "status_reason": None,
                 "role": "member",
                 "display_name": "Ada Lovelace",
                 "source": "jit",
@@ -173,6 +174,7 @@ class TestAdoptionBySCIM:
             {
                 "email": "ada@acme.com",
                 "status": "active",
+                "status_reason": None,
                 "role": "member",
                 "display_name": "Augusta King",
                 "source": "scim",

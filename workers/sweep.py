@@ -13,7 +13,7 @@ import dramatiq
 from sqlalchemy import select
 
 from models.base import utcnow
-from models.roster import full_reconcile
+from models.roster import full_reconcile, organizations_with_waiting_members
 from models.tables import DirectoryUser, Organization
 from models.webhooks import lagging_endpoints
 from workers import runtime
@@ -29,9 +29,10 @@ RESEND_EVERY_SECONDS = 60
 
 
 def stale_organizations() -> list[int]:
+    """Organizations with changes waiting too long, or members waiting for a seat."""
     cutoff = utcnow() - STALE_AFTER
     with runtime.database().reading() as session:
-        return list(
+        return organizations_with_waiting_members(session) + list(
             session.scalars(
                 select(DirectoryUser.organization_id)
                 .distinct()

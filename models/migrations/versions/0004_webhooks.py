@@ -1,4 +1,4 @@
-"""webhook endpoints, and when each organization was last reconciled
+"""webhook endpoints, when each organization was last reconciled, why a member waits
 
 Revision ID: 0004
 Revises: 0003
@@ -41,13 +41,14 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_webhook_endpoints_organization_id"), ["organization_id"], unique=False
         )
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_reconciled_at", UTCDateTime(), nullable=True))
+    # Plain ADD COLUMN: SQLite adds a nullable column in place, without rebuilding the table.
+    op.add_column("organizations", sa.Column("last_reconciled_at", UTCDateTime(), nullable=True))
+    op.add_column("members", sa.Column("status_reason", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.drop_column("last_reconciled_at")
+    op.drop_column("members", "status_reason")
+    op.drop_column("organizations", "last_reconciled_at")
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_endpoints_organization_id"))
     op.drop_table("webhook_endpoints")
