@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import falcon
+import redis
 
 from api.admin.auth import OperatorAuthentication
 from api.admin.routes import install_admin_routes
@@ -12,6 +13,8 @@ from api.auditing import ScimAuditTrail
 from api.errors import install_error_handlers
 from api.media import install_media_handlers
 from api.middleware import RequestSettings, ScimAuthentication
+from api.observability import RequestObservability, install_operations_routes
+from api.ratelimit import RateLimit
 from api.resources.discovery import (
     ResourceTypesResource,
     SchemasResource,
@@ -39,6 +42,8 @@ class Services:
     on_directory_change: ChangeListener
     # Buffers SCIM request records for the audit trail; one per process.
     audit_writer: AuditWriter | None = None
+    # The rate limiter's buckets and the readiness check; None disables both (tests only).
+    redis: redis.Redis | None = None
 
 
 def default_services(settings: Settings, database: Database | None = None) -> Services:
@@ -53,6 +58,14 @@ def default_services(settings: Settings, database: Database | None = None) -> Se
         database=database,
         on_directory_change=enqueue_reconcile,
         audit_writer=AuditWriter(database),
+        redis=redis_client(settings.redis_url) if settings.redis_url else None,
+    )
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client that gives up fast: every request may ask it, and must not hang on it."""
+    return redis.Redis.from_url(
+        url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=15
     )
 
 
@@ -63,11 +76,14 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     app = falcon.App(
         media_type="application/scim+json",
         middleware=[
-            # First, so the latency it records covers every other middleware too.
+            # First: every line logged for the request, the audit trail's too, carries its id.
+            RequestObservability(),
+            # Early, so the latency it records covers authentication and the limits below.
             ScimAuditTrail(services.audit_writer, services.database),
             RequestSettings(settings.public_url, settings.max_body_bytes),
             OperatorAuthentication(services.database),
             ScimAuthentication(services.database),
+            RateLimit(services.redis, settings.rate_limit_per_second, settings.rate_limit_burst),
         ],
     )
     app.req_options.strip_url_path_trailing_slash = True
@@ -104,6 +120,7 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
         settings.scim_base_url,
     )
     install_admin_routes(app, administration, services.audit_writer)
+    install_operations_routes(app, services.database, services.redis)
     return app
 
 

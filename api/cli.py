@@ -212,6 +212,10 @@ def _parser() -> argparse.ArgumentParser:
 
     command("dev", _dev, "run everything locally: Redis, web, worker and clock")
     command("clock", _clock, "run the clock (exactly one per deployment)")
+    worker = command("worker", _worker, "run Dramatiq workers with metrics and JSON logs")
+    worker.add_argument("--processes", type=int, default=2, help="worker processes")
+    worker.add_argument("--threads", type=int, default=4, help="threads per worker process")
+    worker.add_argument("--queues", nargs="*", default=[], help="only these queues")
     return parser
 
 
@@ -634,9 +638,23 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clock(args: argparse.Namespace, settings: Settings) -> None:
+    import signal
+    import threading
+
+    from models.logs import configure_logging
     from workers.clock import run_clock
 
-    run_clock()
+    configure_logging(settings.log_format, settings.log_level)
+    stop = threading.Event()
+    # SIGTERM ends the loop between ticks, so a deploy stops the clock cleanly.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    run_clock(stop)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.process import run_worker
+
+    return run_worker(settings, args.processes, args.threads, args.queues)
 
 
 def _print_json(value: Any) -> None:

@@ -9,6 +9,7 @@ import falcon
 from api.errors import ScimError
 from api.request import body_too_large
 from models.db import Database
+from models.logs import bind_log_context
 from models.organizations import authenticate_scim
 
 BEARER = "bearer "
@@ -56,6 +57,9 @@ class ScimAuthentication:
                 headers={"WWW-Authenticate": 'Bearer realm="scimgate"'},
             )
         req.context.tenant = tenant
+        # Every later line of this request says whose it is; the prefix names the token
+        # without revealing it.
+        bind_log_context(organization=tenant.slug, token_prefix=tenant.token_prefix)
 
 
 def bearer_token(header: str | None) -> str | None:

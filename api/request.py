@@ -20,7 +20,7 @@ def read_body(req: falcon.Request) -> Any:
     limit = req.context.max_body_bytes
     if req.content_length is not None and req.content_length > limit:
         raise body_too_large(limit)
-    raw = req.bounded_stream.read(limit + 1)
+    raw = _body_stream(req).read(limit + 1)
     if len(raw) > limit:
         raise body_too_large(limit)
     if not raw.strip():
@@ -29,6 +29,18 @@ def read_body(req: falcon.Request) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise ScimError(400, f"the body is not valid JSON: {error}", "invalidSyntax") from None
+
+
+def _body_stream(req: falcon.Request) -> Any:
+    """Where the body is read from; reading one byte past the limit is how 413 is found.
+
+    A chunked body has no Content-Length, and Falcon's bounded stream would read it as
+    empty. The server marks such input as terminated (PEP 3333's `wsgi.input_terminated`,
+    set by gunicorn): it ends at the last chunk, so it is safe to read up to the limit.
+    """
+    if req.content_length is None and req.env.get("wsgi.input_terminated"):
+        return req.stream
+    return req.bounded_stream
 
 
 def body_too_large(limit: int) -> ScimError:

@@ -30,6 +30,13 @@ def _float(environ: dict[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _choice(environ: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (environ.get(name) or default).lower()
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an operator can set; every field has a safe default for development."""
@@ -59,6 +66,15 @@ class Settings:
     dns_timeout_seconds: float = 5.0
     # Audit records older than this many days are purged daily by the clock.
     audit_retention_days: int = 90
+    # Per-organization token bucket: sustained requests per second, and the burst on top.
+    # Okta and Entra full syncs stay well under 100/s per tenant (Entra's gallery bar is 25/s).
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    # "json" (one object per line, for log pipelines) or "text" (for a person at a terminal).
+    log_format: str = "json"
+    log_level: str = "INFO"
+    # Where each worker container serves Dramatiq's Prometheus metrics.
+    worker_metrics_port: int = 9191
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -80,6 +96,11 @@ class Settings:
             dns_resolver=env.get("SCIMGATE_DNS_RESOLVER") or None,
             dns_timeout_seconds=_float(env, "SCIMGATE_DNS_TIMEOUT_SECONDS", 5.0),
             audit_retention_days=_int(env, "SCIMGATE_AUDIT_RETENTION_DAYS", 90),
+            rate_limit_per_second=_float(env, "SCIMGATE_RATE_LIMIT_PER_SECOND", 100.0),
+            rate_limit_burst=_int(env, "SCIMGATE_RATE_LIMIT_BURST", 200),
+            log_format=_choice(env, "SCIMGATE_LOG_FORMAT", ("json", "text"), "json"),
+            log_level=(env.get("SCIMGATE_LOG_LEVEL") or "INFO").upper(),
+            worker_metrics_port=_int(env, "SCIMGATE_WORKER_METRICS_PORT", 9191),
         )
 
     @property

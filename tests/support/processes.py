@@ -50,6 +50,7 @@ class Stack:
             "PORT": str(self.port),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -76,11 +77,13 @@ class Stack:
         members = json.loads(self.cli("roster", organization, "--json").stdout)
         return {member["email"]: member for member in members}
 
-    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, command: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
         process = subprocess.Popen(
-            command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, env={**self.env, **(env or {})}, cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.processes[name] = process
         return process
@@ -94,10 +97,13 @@ class Stack:
         wait_until(self._healthy, timeout=30, what="gunicorn to answer /healthz")
 
     def start_worker(self, name: str = "worker", processes: int = 1, threads: int = 2) -> None:
+        """`scimgate worker`, as the Procfile runs it, its metrics on a port of its own."""
+        self.metrics_ports[name] = free_port()
         self.start(
             name,
-            [sys.executable, "-m", "dramatiq", "workers.actors",
-             "--processes", str(processes), "--threads", str(threads)],
+            [str(BIN / "scimgate"), "worker", "--processes", str(processes),
+             "--threads", str(threads)],
+            env={"SCIMGATE_WORKER_METRICS_PORT": str(self.metrics_ports[name])},
         )  # fmt: skip
 
     def start_clock(self, name: str = "clock") -> None:

@@ -1,0 +1,137 @@
+"""Per-organization rate limit: a token bucket in Redis, so every web process shares it.
+
+Each organization's bucket holds up to `burst` requests and refills at `per_second`. The
+check-and-take is one Lua script, atomic in Redis, timed by Redis's own clock so web hosts
+with drifting clocks agree. When Redis is unreachable the limiter lets requests through and
+says so in the log: refusing SCIM traffic because the limiter is down would turn a Redis
+outage into an IdP outage, while the directory write itself does not need Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+import redis
+from prometheus_client import Counter
+
+from api.errors import ScimError
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "scimgate:ratelimit:"
+# After a Redis failure, skip it for this long: a dead Redis must not add a connect timeout
+# to every request.
+BYPASS_SECONDS = 5.0
+
+RATE_LIMIT_BYPASSED = Counter(
+    "scimgate_rate_limit_bypassed_total",
+    "Requests let through unchecked because Redis could not be asked.",
+)
+
+# KEYS[1]: the bucket. ARGV: refill per second, capacity. Returns {allowed, retry_after_ms,
+# tokens left}. Numbers go back to Redis as strings: Lua numbers would be truncated to integers.
+BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+local retry_after_ms = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry_after_ms = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return {allowed, retry_after_ms, math.floor(tokens)}
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_seconds: float = 0.0
+    remaining: int | None = None
+
+
+class TokenBucket:
+    """Takes one token from a named bucket per call; fails open when Redis cannot answer."""
+
+    def __init__(self, client: redis.Redis, per_second: float, burst: int) -> None:
+        if per_second <= 0 or burst < 1:
+            raise ValueError("the rate limit needs a positive rate and a burst of at least 1")
+        self.per_second = per_second
+        self.burst = burst
+        self._script = client.register_script(BUCKET_SCRIPT)
+        self._bypass_until = 0.0
+        self._lock = threading.Lock()
+
+    def take(self, bucket: str) -> Decision:
+        if time.monotonic() < self._bypass_until:
+            RATE_LIMIT_BYPASSED.inc()
+            return Decision(allowed=True)
+        try:
+            allowed, retry_after_ms, remaining = self._script(
+                keys=[KEY_PREFIX + bucket], args=[self.per_second, self.burst]
+            )
+        except (redis.RedisError, OSError) as error:
+            self._start_bypass(error)
+            RATE_LIMIT_BYPASSED.inc()
+            return Decision(allowed=True)
+        return Decision(bool(allowed), int(retry_after_ms) / 1000, int(remaining))
+
+    def _start_bypass(self, error: Exception) -> None:
+        with self._lock:
+            if time.monotonic() < self._bypass_until:
+                return
+            self._bypass_until = time.monotonic() + BYPASS_SECONDS
+        log.warning(
+            "rate limiter cannot reach Redis (%s); letting requests through for %.0f s",
+            type(error).__name__,
+            BYPASS_SECONDS,
+        )
+
+
+class RateLimit:
+    """Answers 429 with Retry-After once an organization has spent its bucket.
+
+    Runs after authentication, so only a caller holding the organization's token can spend
+    its bucket: an anonymous flood cannot lock an organization out.
+    """
+
+    def __init__(self, client: redis.Redis | None, per_second: float, burst: int) -> None:
+        self._bucket = TokenBucket(client, per_second, burst) if client is not None else None
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        tenant = getattr(req.context, "tenant", None)
+        if tenant is None or self._bucket is None:
+            return
+        decision = self._bucket.take(str(tenant.id))
+        if decision.allowed:
+            return
+        retry_after = max(1, math.ceil(decision.retry_after_seconds))
+        raise ScimError(
+            429,
+            f"too many requests for organization {tenant.slug}: the limit is "
+            f"{self._bucket.per_second:g} per second (bursts of {self._bucket.burst}); "
+            f"retry after {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
