@@ -176,6 +176,21 @@ def stack(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
         deployment.stop()
 
 
+@pytest.fixture
+def postgres_stack(
+    postgres_database: PostgresDatabase, redis_url: str, tmp_path: Path
+) -> Iterator[Stack]:
+    """Like `stack`, on PostgreSQL only: for the heavy tests of production behaviour."""
+    postgres_database.truncate()
+    e2e_redis = redis_url.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
+    redis.Redis.from_url(e2e_redis).flushdb()
+    deployment = Stack(postgres_database.url, e2e_redis, tmp_path / "logs")
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+
+
 PROCESS_TEST_DIRECTORIES = ("e2e", "faults")
 
 
