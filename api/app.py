@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import falcon
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from api.admin.auth import OperatorAuthentication
 from api.admin.routes import install_admin_routes
@@ -63,9 +65,17 @@ def default_services(settings: Settings, database: Database | None = None) -> Se
 
 
 def redis_client(url: str) -> redis.Redis:
-    """A client that gives up fast: every request may ask it, and must not hang on it."""
+    """A client that gives up fast: every request may ask it, and must not hang on it.
+
+    redis-py retries a failed command three times with backoff by default, which would
+    make each request wait seconds for a Redis that is gone; here one failure is final.
+    """
     return redis.Redis.from_url(
-        url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=15
+        url,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        health_check_interval=15,
+        retry=Retry(NoBackoff(), 0),
     )
 
 
