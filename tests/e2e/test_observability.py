@@ -1,7 +1,9 @@
 """What an operator sees of a live deployment: /metrics, the worker exporter, /readyz, logs.
 
-Real gunicorn (two workers, so the multiprocess directory is exercised), `scimgate worker`
-and Redis; the Grafana dashboard is checked against the names these endpoints really serve.
+Real gunicorn (two workers, so the multiprocess directory is exercised), `scimgate worker`,
+Redis and PostgreSQL (what production runs; these tests are about the processes, and the
+in-process tests cover both databases); the Grafana dashboard is checked against the names
+these endpoints really serve.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def chunks(payload: bytes, size: int = 1024) -> Iterator[bytes]:
         yield payload[start : start + size]
 
 
-def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(stack: Stack):
+def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(postgres_stack: Stack):
+    stack = postgres_stack
     # Given an organization whose webhook receiver is down, and the API without workers yet
     base_url, token = enable_organization(stack, "acme", "example.com")
     stack.cli("webhook", "add", "acme", f"http://127.0.0.1:{free_port()}/hooks")
