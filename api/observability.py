@@ -29,7 +29,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -185,13 +185,13 @@ class BacklogCollector:
             yield from _backlog_gauges(waiting)
         if self._client is not None:
             try:
-                depths = _queue_depths(self._client)
+                queue_metrics = list(_queue_metrics(self._client))
             except (redis.RedisError, OSError) as error:
                 log.warning("metrics: Redis unreadable: %s", type(error).__name__)
                 up.add_metric(["redis"], 0)
             else:
                 up.add_metric(["redis"], 1)
-                yield depths
+                yield from queue_metrics
         yield up
 
 
@@ -218,8 +218,8 @@ def _backlog_gauges(waiting: Any) -> Iterator[Metric]:
     )
 
 
-def _queue_depths(client: redis.Redis) -> Metric:
-    from workers.metrics import queue_depths
+def _queue_metrics(client: redis.Redis) -> Iterator[Metric]:
+    from workers.metrics import clock_ticks, queue_depths
 
     gauge = GaugeMetricFamily(
         "scimgate_queue_messages",
@@ -228,7 +228,16 @@ def _queue_depths(client: redis.Redis) -> Metric:
     )
     for (queue, state), count in queue_depths(client).items():
         gauge.add_metric([queue, state], count)
-    return gauge
+    yield gauge
+    # A clock that stops claiming ticks stops the sweep: this counter stalls when it does.
+    ticks = CounterMetricFamily(
+        "scimgate_clock_ticks",
+        "Clock ticks claimed, by job, across every clock process.",
+        labels=["job"],
+    )
+    for job, count in clock_ticks(client).items():
+        ticks.add_metric([job], count)
+    yield ticks
 
 
 class _Scrape:

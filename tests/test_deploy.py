@@ -423,3 +423,18 @@ class TestDashboard:
                                r"inprogress|up|endpoints)\b", query["expr"])  # fmt: skip
             assert names, query["expr"]
             assert all(name.startswith(("scimgate_", "dramatiq_")) for name in names)
+
+
+class TestAlerts:
+    def test_every_alert_has_an_expression_a_duration_a_severity_and_a_summary(self):
+        groups = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        assert len(rules) >= 8
+        assert len({rule["alert"] for rule in rules}) == len(rules)
+        readme = (ROOT / "README.md").read_text()
+        for rule in rules:
+            assert rule["expr"].strip() and re.fullmatch(r"\d+[smh]", rule["for"])
+            assert rule["labels"]["severity"] in ("page", "ticket")
+            assert rule["annotations"]["summary"]
+            # Whoever is paged finds what to do in the README.
+            assert rule["alert"] in readme, rule["alert"]

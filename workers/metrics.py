@@ -60,3 +60,12 @@ def queue_depths(client: redis.Redis) -> dict[tuple[str, str], int]:
         for state in ("ready", "delayed", "dead"):
             depths[(queue, state)] = int(next(counts))
     return depths
+
+
+def clock_ticks(client: redis.Redis) -> dict[str, int]:
+    """Ticks claimed per clock job since Redis was last emptied, however many clocks run."""
+    from workers.clock import SCHEDULES
+
+    jobs = [schedule.job for schedule in SCHEDULES]
+    counts = client.mget([f"scimgate:stats:clock-ticks:{job}" for job in jobs])
+    return {job: int(count or 0) for job, count in zip(jobs, counts, strict=True)}

@@ -14,23 +14,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import yaml
 
 from api.dev import free_port
 from tests.support.operations import Scrape, enable_organization, scim_client
 from tests.support.processes import Stack, wait_until
 from tests.support.scim import okta_user
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "scimgate.json"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DASHBOARD = DEPLOY / "grafana" / "scimgate.json"
+ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 METRIC_NAME = re.compile(r"\b((?:scimgate|dramatiq)_[a-z_]+)\b")
 BODY_LIMIT = 65_536
 # Found in request bodies only: it must never reach a log line.
 SECRET_LOOKING_EMAIL = "body.only.marker@example.com"
 
 
-def dashboard_metric_names() -> set[str]:
+def queried_metric_names() -> set[str]:
+    """Every metric the Grafana dashboard and the alerting rules ask Prometheus for."""
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
-    assert exprs, "the dashboard queries nothing"
+    rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+    assert exprs and rules, "the dashboard or the alerts query nothing"
+    exprs += [rule["expr"] for rule in rules]
     return {name for expr in exprs for name in METRIC_NAME.findall(expr)}
 
 
@@ -116,9 +122,9 @@ def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(postgres_stack: 
         assert worker.value("dramatiq_message_errors_total", actor_name="webhooks.deliver") >= 1
         assert worker.has("dramatiq_message_duration_milliseconds_bucket")
 
-        # And every metric the Grafana dashboard queries is one these endpoints serve
-        missing = dashboard_metric_names() - (Scrape.of(metrics_url).names | worker.names)
-        assert not missing, f"the dashboard queries metrics nobody serves: {sorted(missing)}"
+        # And every metric the dashboard and the alerts query is one these endpoints serve
+        missing = queried_metric_names() - (Scrape.of(metrics_url).names | worker.names)
+        assert not missing, f"dashboard or alerts query metrics nobody serves: {sorted(missing)}"
 
         # /readyz says both dependencies answer
         ready = httpx.get(f"{stack.base}/readyz")
