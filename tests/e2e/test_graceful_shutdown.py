@@ -54,9 +54,9 @@ class SlowBody:
 
 def test_sigterm_mid_burst_drains_requests_and_jobs_without_loss(postgres_stack: Stack):
     stack = postgres_stack
-    # One row per transaction keeps the worker busy through the burst, so the stop finds a
+    # Small batches keep the worker busy through the burst, so the stop finds a
     # job running; the limiter is not what this test is about.
-    stack.env["SCIMGATE_RECONCILE_BATCH_SIZE"] = "1"
+    stack.env["SCIMGATE_RECONCILE_BATCH_SIZE"] = "5"
     stack.env["SCIMGATE_RATE_LIMIT_PER_SECOND"] = "100000"
     base_url, token = enable_organization(stack, "acme", "example.com")
     stack.start_web()
