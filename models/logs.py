@@ -110,3 +110,7 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
     root.setLevel(level)
     # Alembic narrates every plugin it loads at INFO; operators only need its migrations.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every webhook request's full URL at INFO: a line per event batch, and a
+    # receiver's URL may carry a credential in its query string.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 
 from tests.support.scim import SCIM_JSON, okta_user
+
+MAX_THROTTLED_RETRIES = 30
 
 
 class ScimBurst:
@@ -22,6 +25,8 @@ class ScimBurst:
         self.concurrency = concurrency
         self.statuses: Counter[int] = Counter()
         self.sent = 0
+        # Answers of 429 that were waited out and retried.
+        self.throttled = 0
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -41,6 +46,14 @@ class ScimBurst:
     def run(self, requests: Iterable[Callable[[httpx.Client], httpx.Response]]) -> None:
         def send(request: Callable[[httpx.Client], httpx.Response]) -> None:
             response = request(self._client())
+            # As Okta and Entra do: a 429 is waited out for Retry-After seconds, then retried.
+            for _ in range(MAX_THROTTLED_RETRIES):
+                if response.status_code != 429:
+                    break
+                with self._lock:
+                    self.throttled += 1
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+                response = request(self._client())
             with self._lock:
                 self.statuses[response.status_code] += 1
                 self.sent += 1
