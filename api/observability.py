@@ -90,6 +90,11 @@ def scim_operation(method: str, route: str) -> tuple[str, str] | None:
     if not route.startswith(SCIM_PREFIX):
         return None
     resource, _, rest = route[len(SCIM_PREFIX) :].partition("/")
+    # POST .search is a query, at the base URL (across resource types) or under one type.
+    if resource == ".search":
+        return "all", "search"
+    if rest == ".search":
+        return resource, "search"
     item = bool(rest)
     operation = {
         ("GET", False): "list",

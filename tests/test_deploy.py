@@ -242,7 +242,7 @@ class TestKubernetesBehaviour:
             env = {
                 item["name"]: item for item in pod_spec(f"scimgate-{role}")["containers"][0]["env"]
             }
-            for name in ("SCIMGATE_DATABASE_URL", "SCIMGATE_REDIS_URL"):
+            for name in ("SCIMGATE_DATABASE_URL", "SCIMGATE_REDIS_URL", "SCIMGATE_SECRET_KEY"):
                 assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "scimgate-secrets"
 
     def test_grace_periods_outlast_the_work_they_let_finish(self):

@@ -18,6 +18,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from api.app import Services, create_app, default_services, redis_client
 from api.dev import free_port
+from api.observability import scim_operation, scim_outcome
 from api.ratelimit import RATE_LIMIT_BYPASSED, TokenBucket
 from models.config import Settings
 from models.db import Database
@@ -191,6 +192,33 @@ class TestReadiness:
         assert 'scimgate_dependency_up{dependency="database"} 0.0' in metrics.text
         assert "scimgate_queue_messages" in metrics.text
         assert client.simulate_get("/healthz").status_code == 200
+
+
+class TestScimOperationLabels:
+    @pytest.mark.parametrize(
+        ("method", "route", "expected"),
+        [
+            ("GET", "/scim/v2/{organization}/Users", ("Users", "list")),
+            ("POST", "/scim/v2/{organization}/Users", ("Users", "create")),
+            ("GET", "/scim/v2/{organization}/Users/{user_id}", ("Users", "get")),
+            ("PUT", "/scim/v2/{organization}/Users/{user_id}", ("Users", "replace")),
+            ("PATCH", "/scim/v2/{organization}/Users/{user_id}", ("Users", "patch")),
+            ("DELETE", "/scim/v2/{organization}/Users/{user_id}", ("Users", "delete")),
+            ("POST", "/scim/v2/{organization}/Users/.search", ("Users", "search")),
+            ("POST", "/scim/v2/{organization}/.search", ("all", "search")),
+            ("GET", "/scim/v2/{organization}/Schemas", ("Schemas", "list")),
+            ("GET", "/healthz", None),
+            ("GET", "unmatched", None),
+        ],
+    )
+    def test_routes_name_a_resource_and_an_operation(self, method, route, expected):
+        assert scim_operation(method, route) == expected
+
+    def test_statuses_name_an_outcome(self):
+        assert [scim_outcome(s) for s in (200, 201, 204, 304, 409, 418, 429, 500, 503)] == [
+            "success", "success", "success", "success", "conflict", "client_error",
+            "rate_limited", "error", "unavailable",
+        ]  # fmt: skip
 
 
 class TestRequestLogs:
