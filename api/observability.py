@@ -34,7 +34,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
 from models.db import Database
-from models.health import backlog, database_reachable
+from models.health import Backlog, backlog, database_reachable
 from models.logs import bind_log_context, clear_log_context
 
 log = logging.getLogger("scimgate.access")
@@ -200,7 +200,7 @@ class BacklogCollector:
         yield up
 
 
-def _backlog_gauges(waiting: Any) -> Iterator[Metric]:
+def _backlog_gauges(waiting: Backlog) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "scimgate_directory_pending_changes",
         "Directory rows the roster has not caught up with yet (dirty rows).",

@@ -72,6 +72,7 @@ def longest_time_limit_ms() -> int:
 
 
 def run_worker(settings: Settings, processes: int, threads: int, queues: list[str]) -> int:
+    """Run Dramatiq's worker command in this process until it stops; its exit status."""
     from dramatiq.cli import main, make_argument_parser
 
     environment = metrics_environment(settings.worker_metrics_port)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +120,12 @@ def test_two_of_each_role_converge_a_5000_user_burst_once(postgres_stack: Stack,
             what="every claimed sweep to have run exactly once",
         )
         assert jobs_run(stacks, "maintenance.daily") == 1
+        # The clocks' liveness probe passes while they run, and SIGTERM stops them cleanly.
+        assert first.cli("alive", "--max-age", "30", check=False).returncode == 0
+        for stack in stacks:
+            clock = stack.processes.pop("clock")
+            os.killpg(clock.pid, signal.SIGTERM)
+            assert clock.wait(timeout=15) == 0
         # Both workers took part.
         reconciles = [
             Scrape.of(f"http://127.0.0.1:{stack.metrics_ports['worker']}/metrics").value(
