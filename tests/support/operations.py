@@ -60,8 +60,9 @@ class Scrape:
 
 
 def enable_organization(stack: Stack, slug: str, domain: str) -> tuple[str, str]:
-    """Create an organization with a verified domain and SCIM on; (base URL, token)."""
+    """Create an organization with a verified domain, SSO and SCIM on; (base URL, token)."""
     stack.cli("org", "create", slug, "--name", slug.title(), "--domain", domain)
+    stack.connect_sso(slug)
     enabled = stack.cli("scim", "enable", slug).stdout
     token = re.search(r"^SCIM_TOKEN=(\S+)$", enabled, re.MULTILINE)
     base_url = re.search(r"^SCIM_BASE_URL=(\S+)$", enabled, re.MULTILINE)
