@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from api.dev import find_redis_server, free_port
 from models.base import Base
@@ -66,10 +69,22 @@ class PostgresDatabase:
         upgrade(self.url)
 
     def drop(self) -> None:
+        """Drop the database; a leftover (say a backend that would not die) only warns."""
         admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        admin.dispose()
+        try:
+            for attempt in range(3):
+                try:
+                    with admin.connect() as connection:
+                        connection.execute(
+                            text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                        )
+                    return
+                except DBAPIError as error:
+                    if attempt == 2:
+                        warnings.warn(f"could not drop {self.name}: {error}", stacklevel=2)
+                    time.sleep(1)
+        finally:
+            admin.dispose()
 
     def truncate(self) -> None:
         engine = create_engine(self.url)
