@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.db import Database
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from models.memberships import GroupRef, detach_user_from_groups, groups_of_users
 from models.organizations import verified_domains
 from models.paging import FetchedPage, PageSpec, fetch_page
 from models.tables import DirectoryUser
@@ -91,6 +92,16 @@ def member_display_name(document: dict[str, Any]) -> str | None:
 
 def etag(version: int) -> str:
     return f'W/"{version}"'
+
+
+def check_if_match(resource: str, version: int, if_match: str | None) -> None:
+    """Refuse a write whose If-Match names no current version of the resource (412)."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    accepted = {tag.strip() for tag in if_match.split(",")}
+    current = etag(version)
+    if current not in accepted and current.removeprefix("W/") not in accepted:
+        raise PreconditionFailed(f"{resource} is at version {current}, not {if_match}")
 
 
 class DirectoryService:
@@ -188,7 +199,14 @@ class DirectoryService:
             row.updated_at = row.deleted_at
             row.version += 1
             row.generation += 1
+            # Its memberships go now, so no group shows a deleted user and its teams follow.
+            detach_user_from_groups(session, organization_id, row.id)
         self._on_change(organization_id)
+
+    def groups_of(self, organization_id: int, user_ids: list[str]) -> dict[str, list[GroupRef]]:
+        """The groups each user belongs to, for the read-only `groups` attribute."""
+        with self._database.reading() as session:
+            return groups_of_users(session, organization_id, user_ids)
 
     def _load(
         self, session: Session, organization_id: int, user_id: str, for_update: bool = False
@@ -203,12 +221,7 @@ class DirectoryService:
 
     @staticmethod
     def _check_version(row: DirectoryUser, if_match: str | None) -> None:
-        if if_match is None or if_match.strip() == "*":
-            return
-        accepted = {tag.strip() for tag in if_match.split(",")}
-        current = etag(row.version)
-        if current not in accepted and current.removeprefix("W/") not in accepted:
-            raise PreconditionFailed(f"User {row.id} is at version {current}, not {if_match}")
+        check_if_match(f"User {row.id}", row.version, if_match)
 
     @staticmethod
     def _check_domains(session: Session, organization_id: int, write: UserWrite) -> None:

@@ -240,6 +240,110 @@ class Event(Base):
     occurred_at: Mapped[Timestamp]
 
 
+class DirectoryGroup(Base):
+    """A SCIM Group as the IdP last sent it, without its members (see DirectoryGroupMember)."""
+
+    __tablename__ = "directory_groups"
+
+    id: Mapped[UuidPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # The SCIM attributes without `id`, `meta` and `members`.
+    document: Mapped[dict[str, Any]] = mapped_column(Document)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index(
+    "uq_directory_groups_organization_display_name",
+    DirectoryGroup.organization_id,
+    func.lower(DirectoryGroup.display_name),
+    unique=True,
+    sqlite_where=DirectoryGroup.deleted_at.is_(None),
+    postgresql_where=DirectoryGroup.deleted_at.is_(None),
+)
+Index(
+    "ix_directory_groups_organization_external_id",
+    DirectoryGroup.organization_id,
+    DirectoryGroup.external_id,
+)
+Index(
+    "ix_directory_groups_dirty",
+    DirectoryGroup.organization_id,
+    DirectoryGroup.updated_at,
+    sqlite_where=DirectoryGroup.generation > DirectoryGroup.applied_generation,
+    postgresql_where=DirectoryGroup.generation > DirectoryGroup.applied_generation,
+)
+
+
+class DirectoryGroupMember(Base):
+    """One user in one group: a row each, so a membership change never rewrites a list."""
+
+    __tablename__ = "directory_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("directory_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    # The member's display as the IdP sent it (Okta sends the login); None if it sent none.
+    display: Mapped[str | None] = mapped_column(String(255))
+
+
+class TeamStatus:
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class Team(Base):
+    """A team of the product: made from a SCIM Group, or on demand from a User's `team`."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[IntPK]
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(16), default="scim")
+    # The group this team mirrors; None for a team that only the `team` attribute names.
+    directory_group_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TeamStatus.ACTIVE)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+Index(
+    "uq_teams_organization_name",
+    Team.organization_id,
+    func.lower(Team.name),
+    unique=True,
+    sqlite_where=Team.status == TeamStatus.ACTIVE,
+    postgresql_where=Team.status == TeamStatus.ACTIVE,
+)
+
+
+class TeamMember(Base):
+    """A member in a team, for either or both reasons: its group, or the member's `team`."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    via_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    via_attribute: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[Timestamp]
+
+
 class WebhookEndpoint(Base):
     """A consumer of one organization's events, delivered in sequence order, signed."""
 
