@@ -19,6 +19,7 @@ from models.domains import DnsTxtLookup
 from models.errors import DomainError
 from models.organizations import get_organization
 from models.sso import MAX_METADATA_BYTES
+from models.teams import teams_roster
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -181,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     roster = command("roster", _roster, "the organization's members")
     roster.add_argument("org")
     roster.add_argument("--json", action="store_true", help="print JSON")
+    teams = command("teams", _teams, "the organization's teams and their members")
+    teams.add_argument("org")
+    teams.add_argument("--json", action="store_true", help="print JSON")
     events = command("events", _events, "the organization's events")
     events.add_argument("org")
     events.add_argument("--after", type=int, default=0, help="only events after this sequence")
@@ -512,6 +516,16 @@ def _roster(args: argparse.Namespace, settings: Settings) -> None:
         )
 
 
+def _teams(args: argparse.Namespace, settings: Settings) -> None:
+    with _database(settings).reading() as session:
+        teams = teams_roster(session, get_organization(session, args.org).id)
+    if args.json:
+        _print_json(teams)
+        return
+    for team in teams:
+        print(f"{team['name']:<40} {len(team['members']):>6} members")
+
+
 def _events(args: argparse.Namespace, settings: Settings) -> None:
     admin, payloads, after = _administration(settings), [], args.after
     # The feed serves pages; follow them until the limit or the end of the log.
@@ -525,7 +539,8 @@ def _events(args: argparse.Namespace, settings: Settings) -> None:
         _print_json(payloads)
         return
     for event in payloads:
-        print(f"{event['sequence']:>6} {event['type']:<20} {event['data'].get('email', '')}")
+        subject = event["data"].get("email") or event["data"].get("team", "")
+        print(f"{event['sequence']:>6} {event['type']:<20} {subject}")
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> None:

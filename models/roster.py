@@ -22,7 +22,8 @@ from models.base import utcnow
 from models.db import Database
 from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
 from models.events import EventLog, lock_organization
-from models.tables import Account, DirectoryUser, Member, Organization
+from models.tables import Account, DirectoryGroup, DirectoryUser, Member, Organization
+from models.teams import MemberTeams, TeamRoster
 
 log = logging.getLogger(__name__)
 
@@ -92,33 +93,48 @@ class DesiredMember:
     status: str
     role: str
     display_name: str | None
+    # The team the `team` attribute names; the member joins it, and it is made on demand.
+    team: str | None
 
     @classmethod
     def of(cls, row: DirectoryUser) -> DesiredMember:
         extension = row.document.get(SCIMGATE_USER_SCHEMA) or {}
         role = extension.get("role") if extension.get("role") in ROLES else DEFAULT_ROLE
+        team = extension.get("team")
         return cls(
             email=row.user_name.lower(),
             status=MemberStatus.ACTIVE if row.active else MemberStatus.DEACTIVATED,
             role=role,
             display_name=member_display_name(row.document),
+            team=team.strip() if isinstance(team, str) and team.strip() else None,
         )
+
+
+# Groups per transaction: one group's diff may touch many members, so batches stay small.
+GROUP_BATCH_SIZE = 20
 
 
 def reconcile_organization(
     database: Database, organization_id: int, batch_size: int = 500
 ) -> ReconcileResult:
-    """Apply every dirty directory row of one organization, one transaction per batch."""
+    """Apply every dirty directory row of one organization, one transaction per batch.
+
+    Users go first, so that a group's diff finds the members its users just became.
+    """
     result = ReconcileResult()
-    while True:
-        applied, appended = _apply_next_batch(database, organization_id, batch_size)
-        if applied == 0:
-            # The last, empty batch may still have given waiting members a freed seat.
+    for apply_batch, size in (
+        (_apply_next_batch, batch_size),
+        (_apply_next_group_batch, min(batch_size, GROUP_BATCH_SIZE)),
+    ):
+        while True:
+            applied, appended = apply_batch(database, organization_id, size)
+            # An empty batch of users may still have given waiting members a freed seat.
             result.events_appended += appended
-            return result
-        result.rows_applied += applied
-        result.events_appended += appended
-        result.batches += 1
+            if applied == 0:
+                break
+            result.rows_applied += applied
+            result.batches += 1
+    return result
 
 
 @retry(
@@ -154,23 +170,58 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
         return len(rows), len(events.appended)
 
 
-def _mark_applied(session: Session, rows: list[DirectoryUser]) -> None:
+@retry(
+    retry=retry_if_exception_type(OperationalError),
+    stop=stop_after_attempt(5),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+def _apply_next_group_batch(
+    database: Database, organization_id: int, batch_size: int
+) -> tuple[int, int]:
+    with database.writing() as session:
+        organization = lock_organization(session, organization_id)
+        claim = (
+            select(DirectoryGroup)
+            .where(
+                DirectoryGroup.organization_id == organization_id,
+                DirectoryGroup.generation > DirectoryGroup.applied_generation,
+            )
+            .order_by(DirectoryGroup.updated_at, DirectoryGroup.id)
+            .limit(batch_size)
+        )
+        if database.is_postgresql:
+            claim = claim.with_for_update(skip_locked=True)
+        rows = list(session.scalars(claim))
+        if not rows:
+            return 0, 0
+        events = EventLog(session, organization)
+        teams = TeamRoster(session, organization_id, events)
+        # Deleted groups first, so that a new group may take over a name a deleted one held.
+        for row in sorted(rows, key=lambda group: group.deleted_at is None):
+            teams.apply_group(row)
+        _mark_applied(session, rows)
+        return len(rows), len(events.appended)
+
+
+def _mark_applied(session: Session, rows: list[DirectoryUser] | list[DirectoryGroup]) -> None:
     """Record what was applied; applied tombstones have no reason left to exist."""
+    table = type(rows[0])
     tombstones = [row.id for row in rows if row.deleted_at is not None]
     live = [row.id for row in rows if row.deleted_at is None]
     if live:
         # The claimed rows are locked until commit (FOR UPDATE on PostgreSQL; SQLite admits
         # one writer), so no write can move `generation` between our read and this update.
         session.execute(
-            update(DirectoryUser)
-            .where(DirectoryUser.id.in_(live))
-            .values(applied_generation=DirectoryUser.generation)
+            update(table)
+            .where(table.id.in_(live))
+            .values(applied_generation=table.generation)
             .execution_options(synchronize_session=False)
         )
     if tombstones:
         session.execute(
-            delete(DirectoryUser)
-            .where(DirectoryUser.id.in_(tombstones))
+            delete(table)
+            .where(table.id.in_(tombstones))
             .execution_options(synchronize_session=False)
         )
 
@@ -192,6 +243,7 @@ class _RosterBatch:
         self._events = events
         self._seats = seats
         self._now = utcnow()
+        self._teams: list[MemberTeams] = []
 
     def apply(self) -> None:
         live_emails = {row.user_name.lower() for row in self._rows if row.deleted_at is None}
@@ -217,6 +269,8 @@ class _RosterBatch:
             else:
                 self._update(member, row, desired)
             by_directory_user[row.id] = member
+            self._teams.append(MemberTeams(member, desired.team))
+        TeamRoster(self._session, self._organization_id, self._events).apply_members(self._teams)
 
     def _load_members(self, account_ids: list[int]) -> list[Member]:
         row_ids = [row.id for row in self._rows]
@@ -289,6 +343,7 @@ class _RosterBatch:
             return
         self._seats.release(member.status)
         member.status_reason = None
+        self._teams.append(MemberTeams(member, None))
         member.status = MemberStatus.REMOVED
         member.updated_at = self._now
         self._events.append(
@@ -408,13 +463,15 @@ def full_reconcile(
     """
     with database.writing() as session:
         organization = lock_organization(session, organization_id)
-        # Making every row dirty hands the comparison to the ordinary, batched reconcile.
-        session.execute(
-            update(DirectoryUser)
-            .where(DirectoryUser.organization_id == organization_id)
-            .values(generation=DirectoryUser.generation + 1)
-            .execution_options(synchronize_session=False)
-        )
+        # Making every row dirty hands the comparison to the ordinary, batched reconcile;
+        # a dirty group diffs its team against its members again.
+        for table in (DirectoryUser, DirectoryGroup):
+            session.execute(
+                update(table)
+                .where(table.organization_id == organization_id)
+                .values(generation=table.generation + 1)
+                .execution_options(synchronize_session=False)
+            )
         orphans = _orphaned_members(session, organization_id)
         events = EventLog(session, organization)
         for member, email in orphans:

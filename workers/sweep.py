@@ -10,11 +10,11 @@ import logging
 from datetime import timedelta
 
 import dramatiq
-from sqlalchemy import select
+from sqlalchemy import select, union
 
 from models.base import utcnow
 from models.roster import full_reconcile, organizations_with_waiting_members
-from models.tables import DirectoryUser, Organization
+from models.tables import DirectoryGroup, DirectoryUser, Organization
 from models.webhooks import lagging_endpoints
 from workers import runtime
 from workers.reconcile import broker, request_reconcile
@@ -31,17 +31,17 @@ RESEND_EVERY_SECONDS = 60
 def stale_organizations() -> list[int]:
     """Organizations with changes waiting too long, or members waiting for a seat."""
     cutoff = utcnow() - STALE_AFTER
-    with runtime.database().reading() as session:
-        return organizations_with_waiting_members(session) + list(
-            session.scalars(
-                select(DirectoryUser.organization_id)
-                .distinct()
-                .where(
-                    DirectoryUser.generation > DirectoryUser.applied_generation,
-                    DirectoryUser.updated_at < cutoff,
-                )
+    stale = union(
+        *(
+            select(table.organization_id).where(
+                table.generation > table.applied_generation, table.updated_at < cutoff
             )
+            for table in (DirectoryUser, DirectoryGroup)
         )
+    )
+    with runtime.database().reading() as session:
+        dirty = set(session.scalars(select(stale.subquery().c.organization_id)))
+        return organizations_with_waiting_members(session) + sorted(dirty)
 
 
 def stalled_endpoints() -> list[int]:
