@@ -17,15 +17,18 @@ from api.media import install_media_handlers
 from api.middleware import RequestSettings, ScimAuthentication
 from api.observability import RequestObservability, install_operations_routes
 from api.ratelimit import RateLimit
+from api.resources.bulk import BulkResource
 from api.resources.discovery import (
     ResourceTypesResource,
     SchemasResource,
     ServiceProviderConfigResource,
 )
+from api.resources.groups import GroupsResource, render_listed_group
 from api.resources.querying import ResourceQueries
 from api.resources.search import RootSearchResource
 from api.resources.users import UsersResource, render_user
 from api.scim.cursors import CursorCodec
+from api.scim.groups import GROUP_MAPPING
 from api.scim.mapping import USER_MAPPING
 from models.admin import Administration
 from models.audit import AuditWriter
@@ -33,6 +36,7 @@ from models.config import Settings
 from models.db import Database
 from models.directory import ChangeListener, DirectoryService
 from models.domains import DnsTxtLookup
+from models.groups import GroupService
 
 SCIM_ROOT = "/scim/v2/{organization}"
 
@@ -109,12 +113,37 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     app.add_route(f"{SCIM_ROOT}/Users", users)
     app.add_route(f"{SCIM_ROOT}/Users/.search", users, suffix="search")
     app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item")
-    # The server root searches every resource type; Groups join the list when they exist.
+    # The server root searches every resource type; Groups join the list when it merges them.
     app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries]))
+
+    group_service = GroupService(services.database, services.on_directory_change)
+    groups = GroupsResource(
+        group_service,
+        {
+            with_members: ResourceQueries(
+                GROUP_MAPPING,
+                group_service.lister(with_members),
+                render_listed_group,
+                settings.max_page_size,
+                cursors,
+            )
+            for with_members in (True, False)
+        },
+    )
+    app.add_route(f"{SCIM_ROOT}/Groups", groups)
+    app.add_route(f"{SCIM_ROOT}/Groups/.search", groups, suffix="search")
+    app.add_route(f"{SCIM_ROOT}/Groups/{{group_id}}", groups, suffix="item")
+
+    app.add_route(f"{SCIM_ROOT}/Bulk", BulkResource(settings.bulk_max_operations, lambda: app))
 
     app.add_route(
         f"{SCIM_ROOT}/ServiceProviderConfig",
-        ServiceProviderConfigResource(settings.max_page_size, settings.cursor_timeout_seconds),
+        ServiceProviderConfigResource(
+            settings.max_page_size,
+            settings.cursor_timeout_seconds,
+            settings.bulk_max_operations,
+            settings.max_body_bytes,
+        ),
     )
     resource_types = ResourceTypesResource()
     app.add_route(f"{SCIM_ROOT}/ResourceTypes", resource_types)

@@ -51,3 +51,12 @@ def scim_base_url(req: falcon.Request) -> str:
     """The organization's SCIM base URL, as configured or else as the client reached us."""
     public_url = req.context.public_url or req.prefix
     return f"{public_url}/scim/v2/{req.context.tenant.slug}"
+
+
+def if_none_match_hits(req: falcon.Request, current: str) -> bool:
+    """Whether the client's If-None-Match names the current version (then the answer is 304)."""
+    header = req.get_header("If-None-Match")
+    if not header:
+        return False
+    tags = {tag.strip() for tag in header.split(",")}
+    return "*" in tags or current in tags or current.removeprefix("W/") in tags

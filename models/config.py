@@ -54,6 +54,8 @@ class Settings:
     # Requests bodies past this are refused with 413 before they are read.
     max_body_bytes: int = 1_048_576
     max_page_size: int = 1000
+    # The most operations one /Bulk request may carry (its size is bounded by max_body_bytes).
+    bulk_max_operations: int = 1000
     # How long a webhook receiver may take to acknowledge one batch before it counts as failed.
     webhook_timeout_seconds: int = 10
     # Signs pagination cursors. Set it in production (any long random string), the same on
@@ -90,6 +92,7 @@ class Settings:
             reconcile_batch_size=_int(env, "SCIMGATE_RECONCILE_BATCH_SIZE", 500),
             max_body_bytes=_int(env, "SCIMGATE_MAX_BODY_BYTES", 1_048_576),
             max_page_size=_int(env, "SCIMGATE_MAX_PAGE_SIZE", 1000),
+            bulk_max_operations=_int(env, "SCIMGATE_BULK_MAX_OPERATIONS", 1000),
             webhook_timeout_seconds=_int(env, "SCIMGATE_WEBHOOK_TIMEOUT_SECONDS", 10),
             secret_key=env.get("SCIMGATE_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             cursor_timeout_seconds=_int(env, "SCIMGATE_CURSOR_TIMEOUT_SECONDS", 3600),

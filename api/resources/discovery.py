@@ -16,14 +16,22 @@ def _base_url(req: falcon.Request, organization: str) -> str:
 class ServiceProviderConfigResource:
     auth_exempt = True
 
-    def __init__(self, max_page_size: int, cursor_timeout_seconds: int) -> None:
-        self._max_page_size = max_page_size
-        self._cursor_timeout_seconds = cursor_timeout_seconds
+    def __init__(
+        self,
+        max_page_size: int,
+        cursor_timeout_seconds: int,
+        bulk_max_operations: int,
+        max_payload_size: int,
+    ) -> None:
+        self._limits = (
+            max_page_size,
+            cursor_timeout_seconds,
+            bulk_max_operations,
+            max_payload_size,
+        )
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
-        resp.media = service_provider_config(
-            _base_url(req, organization), self._max_page_size, self._cursor_timeout_seconds
-        )
+        resp.media = service_provider_config(_base_url(req, organization), *self._limits)
 
 
 class ResourceTypesResource:

@@ -54,9 +54,10 @@ class ResourceQueries:
             raise scim_error_from(error) from None
         self._answer(req, resp, search)
 
-    def search(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """POST .search with a SearchRequest body."""
-        body = read_body(req)
+    def search(self, req: falcon.Request, resp: falcon.Response, body: Any = None) -> None:
+        """POST .search with a SearchRequest body (read here unless the caller already did)."""
+        if body is None:
+            body = read_body(req)
         try:
             search = search_from_body(body, self.mapping)
         except (ValidationError, InvalidListRequest) as error:

@@ -6,21 +6,36 @@ from typing import Any
 
 import falcon
 from pydantic import ValidationError
-from scim2_models import Context
+from scim2_models import Context, SCIMException
 
 from api.errors import scim_error_from
-from api.request import read_body, scim_base_url
+from api.request import if_none_match_hits, read_body, scim_base_url
 from api.resources.querying import ResourceQueries
 from api.scim.patch import patch_user_document
 from api.scim.schemas import parse_user, user_write
 from models.directory import DirectoryService, StoredUser, UserWrite, etag
+from models.memberships import GroupRef
 from models.tables import DirectoryUser
 
 USER_RESOURCE_TYPE = "User"
 
 
-def render_user(row: StoredUser, base_url: str) -> dict[str, Any]:
+def render_user(
+    row: StoredUser, base_url: str, groups: list[GroupRef] | None = None
+) -> dict[str, Any]:
+    """The User as clients read it; `groups` (read-only) when the caller looked them up."""
     body = {"id": row.id, **row.document}
+    if groups:
+        # Read-only, from the memberships: a user's groups are changed through /Groups.
+        body["groups"] = [
+            {
+                "value": group.id,
+                "display": group.display_name,
+                "$ref": f"{base_url}/Groups/{group.id}",
+                "type": "direct",
+            }
+            for group in groups
+        ]
     body["meta"] = {
         "resourceType": USER_RESOURCE_TYPE,
         "created": row.created_at.isoformat(),
@@ -51,8 +66,7 @@ class UsersResource:
         self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
     ) -> None:
         row = self._directory.get_user(req.context.tenant.id, user_id)
-        if_none_match = req.get_header("If-None-Match")
-        if if_none_match and etag(row.version) in {t.strip() for t in if_none_match.split(",")}:
+        if if_none_match_hits(req, etag(row.version)):
             resp.status = falcon.HTTP_304
             resp.set_header("ETag", etag(row.version))
             return
@@ -74,8 +88,8 @@ class UsersResource:
 
         def patched(row: DirectoryUser) -> UserWrite:
             try:
-                return user_write(patch_user_document(row.document, body))
-            except (ValidationError, ValueError) as error:
+                return user_write(patch_user_document(row.document, row.id, body))
+            except (ValidationError, ValueError, SCIMException) as error:
                 raise scim_error_from(error) from None
 
         row = self._directory.replace_user(
@@ -98,7 +112,8 @@ class UsersResource:
         row: DirectoryUser,
         status: str = falcon.HTTP_200,
     ) -> None:
-        body = render_user(row, scim_base_url(req))
+        groups = self._directory.groups_of(req.context.tenant.id, [row.id]).get(row.id)
+        body = render_user(row, scim_base_url(req), groups)
         resp.status = status
         resp.media = self._queries.projection(req).apply(body)
         resp.set_header("ETag", etag(row.version))

@@ -5,10 +5,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from scim2_models import Context, EnterpriseUser, User
+from scim2_models import Context, User
 
+from api.scim.groups import CORE_GROUP_SCHEMA, GroupResource
 from api.scim.listing import DEFAULT_PAGE_SIZE
-from api.scim.schemas import CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, ScimgateUser
+from api.scim.schemas import (
+    CORE_USER_SCHEMA,
+    ENTERPRISE_USER_SCHEMA,
+    ScimgateEnterpriseUser,
+    ScimgateUser,
+)
 from models.directory import SCIMGATE_USER_SCHEMA
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -17,13 +23,21 @@ DOCUMENTATION_URI = "https://github.com/scimgate/scimgate#readme"
 
 
 def service_provider_config(
-    base_url: str, max_page_size: int, cursor_timeout_seconds: int
+    base_url: str,
+    max_page_size: int,
+    cursor_timeout_seconds: int,
+    bulk_max_operations: int,
+    max_payload_size: int,
 ) -> dict[str, Any]:
     return {
         "schemas": [SPC_SCHEMA],
         "documentationUri": DOCUMENTATION_URI,
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": True,
+            "maxOperations": bulk_max_operations,
+            "maxPayloadSize": max_payload_size,
+        },
         "filter": {"supported": True, "maxResults": max_page_size},
         "changePassword": {"supported": False},
         "sort": {"supported": True},
@@ -66,7 +80,20 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
                 {"schema": SCIMGATE_USER_SCHEMA, "required": False},
             ],
             "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/User"},
-        }
+        },
+        {
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "description": "A group of users; it becomes a team of the organization",
+            "endpoint": "/Groups",
+            "schema": CORE_GROUP_SCHEMA,
+            "schemaExtensions": [],
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{base_url}/ResourceTypes/Group",
+            },
+        },
     ]
 
 
@@ -87,7 +114,14 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
 
 @cache
 def _schema_documents() -> tuple[dict[str, Any], ...]:
+    # Our subclasses loosen or tighten an attribute; the schema keeps its standard name.
+    named = (
+        (User, "User"),
+        (ScimgateEnterpriseUser, "EnterpriseUser"),
+        (ScimgateUser, "ScimgateUser"),
+        (GroupResource, "Group"),
+    )
     return tuple(
-        model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-        for model in (User, EnterpriseUser, ScimgateUser)
+        {**model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE), "name": name}
+        for model, name in named
     )

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel as PydanticModel
+from pydantic import Field
 from scim2_models import (
     URN,
     Context,
     EnterpriseUser,
     Extension,
+    Manager,
+    Reference,
     Required,
     User,
 )
@@ -31,14 +34,28 @@ class ScimgateUser(Extension):
 
     __schema__ = URN(SCIMGATE_USER_SCHEMA)
 
-    role: Annotated[str | None, Required.false] = None
+    role: Annotated[str | None, Required.false] = Field(None, examples=list(ROLES))
     """The member's role: one of member, editor, owner. Members default to member."""
 
     team: Annotated[str | None, Required.false] = None
     """The name of a team the member belongs to; the team is created on demand."""
 
 
-UserResource = User[EnterpriseUser | ScimgateUser]
+class EntraManager(Manager):
+    """A manager named by its id alone, as Entra ID sends it: `$ref` is optional here."""
+
+    ref: Annotated[Reference[User] | None, Required.false] = Field(  # type: ignore[type-arg]
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+
+
+class ScimgateEnterpriseUser(EnterpriseUser):
+    """The enterprise User extension, with a manager that needs no `$ref`."""
+
+    manager: EntraManager | None = None
+
+
+UserResource = User[ScimgateEnterpriseUser | ScimgateUser]
 
 # Attributes the server owns: a client may send them back (Okta's PUT does) but never sets them.
 SERVER_OWNED = {"id", "meta"}
@@ -58,7 +75,15 @@ def _clean_object(body: dict[str, Any], model: type[PydanticModel]) -> dict[str,
         field = declared.get(key.lower())
         if field is None:
             continue
+        if field == "schemas" and isinstance(value, list):
+            # An IdP may list schemas we do not serve (Entra ID does, for Groups); their
+            # attributes are dropped like any undeclared one, so their URNs go too.
+            known = _known_schemas(model)
+            value = [urn for urn in value if str(urn).lower() in known] or value
         annotation = _nested_model(model, field)
+        if annotation is not None and isinstance(value, str) and _is_value_wrapper(annotation):
+            # Entra ID sends a manager as its bare id: "manager": "u9".
+            value = {"value": value}
         if annotation is not None and isinstance(value, dict):
             value = _clean_object(value, annotation)
         elif annotation is not None and isinstance(value, list):
@@ -86,6 +111,21 @@ def _declared_attributes(model: type[PydanticModel]) -> dict[str, str]:
 
 
 _DECLARED: dict[type[PydanticModel], dict[str, str]] = {}
+
+
+def _is_value_wrapper(model: type[PydanticModel]) -> bool:
+    """Whether a complex attribute is a reference that a bare `value` string can stand for."""
+    return "value" in model.model_fields and "ref" in model.model_fields
+
+
+def _known_schemas(model: type[PydanticModel]) -> set[str]:
+    """The lower-cased schema URNs a resource model serves: its own and its extensions'."""
+    known = {str(getattr(model, "__schema__", "")).lower()}
+    for info in model.model_fields.values():
+        extension = _extension_urn(info.annotation)
+        if extension:
+            known.add(extension.lower())
+    return known
 
 
 def _extension_urn(annotation: Any) -> str | None:

@@ -1,0 +1,84 @@
+"""/Bulk: each operation runs as a request of its own through this same application.
+
+Running operations through the WSGI app, with the bulk request's own credentials, means an
+operation behaves exactly as the same request sent alone would: validation, errors,
+transactions and the reconcile it enqueues.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import falcon
+import orjson
+
+from api.request import read_body, scim_base_url
+from api.scim.bulk import BulkRun, OperationResult, parse_bulk_request
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# Headers of the bulk request an operation must not inherit.
+_PER_REQUEST_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "CONTENT_LENGTH", "CONTENT_TYPE")
+
+
+class BulkResource:
+    def __init__(self, max_operations: int, application: Callable[[], WsgiApp]) -> None:
+        self._max_operations = max_operations
+        self._application = application
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
+        request = parse_bulk_request(read_body(req), self._max_operations)
+        dispatcher = _Dispatcher(self._application(), req)
+        resp.media = BulkRun(request, dispatcher).run()
+
+
+class _Dispatcher:
+    """Sends one operation to the application as a request under the bulk's credentials."""
+
+    def __init__(self, application: WsgiApp, req: falcon.Request) -> None:
+        self._application = application
+        self._environ = {
+            key: value for key, value in req.env.items() if key not in _PER_REQUEST_HEADERS
+        }
+        self._root = req.path.rsplit("/", 1)[0]
+        self._base_url = scim_base_url(req)
+
+    def __call__(self, method: str, path: str, data: Any, version: str | None) -> OperationResult:
+        body = b"" if data is None else orjson.dumps(data)
+        environ = {
+            **self._environ,
+            "REQUEST_METHOD": method,
+            "PATH_INFO": self._root + path,
+            "QUERY_STRING": "",
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+        }
+        if body:
+            environ["CONTENT_TYPE"] = "application/scim+json"
+        if version:
+            environ["HTTP_IF_MATCH"] = version
+        started: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            started["status"] = int(status.split(" ", 1)[0])
+            started["headers"] = {name.lower(): value for name, value in headers}
+
+        chunks = self._application(environ, start_response)
+        try:
+            raw = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        headers = started["headers"]
+        location = headers.get("location")
+        if location is None and path.count("/") == 2:
+            location = self._base_url + path
+        return OperationResult(
+            status=started["status"],
+            location=location,
+            version=headers.get("etag"),
+            body=orjson.loads(raw) if raw else None,
+        )
