@@ -191,7 +191,7 @@ def postgres_stack(
         deployment.stop()
 
 
-PROCESS_TEST_DIRECTORIES = ("e2e", "faults")
+PROCESS_TEST_DIRECTORIES = ("e2e", "faults", "replays")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

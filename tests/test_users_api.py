@@ -275,12 +275,14 @@ class TestDiscovery:
         assert config["filter"]["supported"] is True
         assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
-    def test_resource_types_and_schemas_describe_users(self, scim: ScimClient):
+    def test_resource_types_and_schemas_describe_users_and_groups(self, scim: ScimClient):
         types = scim.get("/ResourceTypes").json
         schemas = scim.get("/Schemas").json
 
-        assert [t["id"] for t in types["Resources"]] == ["User"]
+        assert [t["id"] for t in types["Resources"]] == ["User", "Group"]
+        assert scim.get("/ResourceTypes/Group").json["endpoint"] == "/Groups"
         ids = {schema["id"] for schema in schemas["Resources"]}
         assert "urn:ietf:params:scim:schemas:core:2.0:User" in ids
+        assert "urn:ietf:params:scim:schemas:core:2.0:Group" in ids
         assert "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User" in ids
         assert scim.get("/Schemas/nope").status_code == 404

@@ -108,3 +108,30 @@ def patch_op(*operations: dict[str, Any]) -> dict[str, Any]:
 
 def user_filter(email: str) -> str:
     return f'userName eq "{email}"'
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+SCIMGATE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
+
+
+def okta_group(name: str, *member_ids: str) -> dict:
+    """The body Okta POSTs when it pushes a group."""
+    return {
+        "schemas": [GROUP_SCHEMA],
+        "displayName": name,
+        "members": [{"value": member_id} for member_id in member_ids],
+    }
+
+
+def entra_group(name: str, external_id: str = "0d3f4c6e-group") -> dict:
+    """The body Entra ID POSTs to create a group: its own schema added, no members."""
+    return {
+        "schemas": [GROUP_SCHEMA, ENTRA_GROUP_SCHEMA],
+        "externalId": external_id,
+        "displayName": name,
+    }
+
+
+def members(*user_ids: str) -> list[dict]:
+    return [{"value": user_id} for user_id in user_ids]

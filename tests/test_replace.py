@@ -1,0 +1,67 @@
+"""PUT on /Users honours mutability: what the server owns is kept, whatever the client sends."""
+
+from __future__ import annotations
+
+from tests.support.scim import ScimClient, okta_user
+
+
+def created(scim: ScimClient) -> dict:
+    response = scim.post("/Users", okta_user("ada@example.com"))
+    assert response.status_code == 201, response.text
+    return response.json
+
+
+def test_id_and_meta_sent_back_are_ignored(scim: ScimClient):
+    user = created(scim)
+    body = {
+        **user,
+        "id": "not-the-id",
+        "meta": {"created": "2001-01-01T00:00:00Z", "version": 'W/"999"'},
+        "nickName": "Ada",
+    }
+
+    response = scim.put(f"/Users/{user['id']}", body)
+
+    assert response.status_code == 200, response.text
+    assert response.json["id"] == user["id"]
+    assert response.json["meta"]["created"] == user["meta"]["created"]
+    assert response.json["meta"]["version"] != 'W/"999"'
+    assert response.json["nickName"] == "Ada"
+
+
+def test_a_put_without_id_or_meta_keeps_them(scim: ScimClient):
+    user = created(scim)
+    body = {key: value for key, value in user.items() if key not in ("id", "meta")}
+    body["title"] = "Countess"
+
+    response = scim.put(f"/Users/{user['id']}", body)
+
+    assert response.status_code == 200, response.text
+    assert response.json["id"] == user["id"]
+    assert response.json["meta"]["created"] == user["meta"]["created"]
+
+
+def test_attributes_left_out_of_a_put_are_cleared(scim: ScimClient):
+    user = created(scim)
+    body = dict(user)
+    del body["displayName"]
+
+    response = scim.put(f"/Users/{user['id']}", body)
+
+    assert "displayName" not in response.json
+
+
+def test_the_password_is_accepted_but_never_returned(scim: ScimClient):
+    user = created(scim)
+
+    response = scim.put(f"/Users/{user['id']}", {**user, "password": "s3cret!"})
+
+    assert response.status_code == 200
+    assert "password" not in response.json
+    assert "password" not in scim.get(f"/Users/{user['id']}").json
+
+
+def test_a_put_to_an_unknown_id_is_404(scim: ScimClient):
+    response = scim.put("/Users/0e0e0e0e-0000-0000-0000-000000000000", okta_user("x@example.com"))
+
+    assert response.status_code == 404
