@@ -33,5 +33,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# How long one member's PATCH takes in a group of 10 and of 50,000 (BENCH_DATABASE_URL:
+# a PostgreSQL URL whose account may create databases; SQLite by default).
+bench: install
+	$(BIN)/python -m bench.membership $(BENCH_DATABASE_URL)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
