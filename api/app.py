@@ -113,26 +113,23 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     app.add_route(f"{SCIM_ROOT}/Users", users)
     app.add_route(f"{SCIM_ROOT}/Users/.search", users, suffix="search")
     app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item")
-    # The server root searches every resource type; Groups join the list when it merges them.
-    app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries]))
-
     group_service = GroupService(services.database, services.on_directory_change)
-    groups = GroupsResource(
-        group_service,
-        {
-            with_members: ResourceQueries(
-                GROUP_MAPPING,
-                group_service.lister(with_members),
-                render_listed_group,
-                settings.max_page_size,
-                cursors,
-            )
-            for with_members in (True, False)
-        },
-    )
+    group_queries = {
+        with_members: ResourceQueries(
+            GROUP_MAPPING,
+            group_service.lister(with_members),
+            render_listed_group,
+            settings.max_page_size,
+            cursors,
+        )
+        for with_members in (True, False)
+    }
+    groups = GroupsResource(group_service, group_queries)
     app.add_route(f"{SCIM_ROOT}/Groups", groups)
     app.add_route(f"{SCIM_ROOT}/Groups/.search", groups, suffix="search")
     app.add_route(f"{SCIM_ROOT}/Groups/{{group_id}}", groups, suffix="item")
+    # The server root searches every resource type, members of groups included.
+    app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries, group_queries[True]]))
 
     app.add_route(f"{SCIM_ROOT}/Bulk", BulkResource(settings.bulk_max_operations, lambda: app))
 

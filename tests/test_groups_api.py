@@ -232,6 +232,30 @@ class TestRead:
         assert "members" not in found.json["Resources"][0]
         assert "members" not in projected.json and projected.json["displayName"] == "Engineering"
 
+    def test_the_root_search_lists_users_and_groups_in_one_order(
+        self, scim: ScimClient, ada: str, bob: str
+    ):
+        group = create_group(scim, "Engineering", ada)
+        search = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+        everything = scim.post("/.search", {"schemas": [search]}).json
+        by_name = scim.post(
+            "/.search",
+            {"schemas": [search], "filter": 'displayName pr', "sortBy": "displayName",
+             "excludedAttributes": ["members"], "startIndex": 2, "count": 1},
+        ).json  # fmt: skip
+        users_only = scim.post("/.search", {"schemas": [search], "filter": 'userName sw "b"'})
+
+        assert everything["totalResults"] == 3
+        assert [r["id"] for r in everything["Resources"]] == [ada, bob, group["id"]]
+        assert everything["Resources"][2]["members"][0]["value"] == ada
+        # Ada Lovelace, Ada Lovelace, Engineering: the second is Bob's user.
+        assert by_name["totalResults"] == 3
+        assert [r["id"] for r in by_name["Resources"]] == [bob]
+        assert [r["id"] for r in users_only.json["Resources"]] == [bob]
+        assert scim.post("/.search", {"schemas": [search], "filter": "nope"}).status_code == 400
+        assert scim.post("/.search", {"schemas": [search], "cursor": ""}).status_code == 400
+
     def test_if_none_match_with_the_current_version_is_304(self, scim: ScimClient):
         group = create_group(scim)
 

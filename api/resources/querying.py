@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement
 
-from api.errors import scim_error_from
+from api.errors import ScimError, scim_error_from
 from api.request import read_body, scim_base_url
 from api.scim.cursors import CursorCodec
 from api.scim.listing import (
@@ -27,6 +28,18 @@ from models.paging import FetchedPage, PageSpec
 FetchPage = Callable[[int, ColumnElement[bool] | None, PageSpec], FetchedPage]
 # (row, base URL) -> the resource's JSON
 Render = Callable[[Any, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SearchShare:
+    """One resource type's part of a search over every type: its first matches, with keys."""
+
+    total: int
+    # (sort key, the resource rendered and projected), in this type's order.
+    entries: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    descending: bool
+    start_index: int
+    count: int
 
 
 class ResourceQueries:
@@ -63,6 +76,44 @@ class ResourceQueries:
         except (ValidationError, InvalidListRequest) as error:
             raise scim_error_from(error) from None
         self._answer(req, resp, search)
+
+    def share(self, req: falcon.Request, body: Any) -> SearchShare:
+        """This type's part of a root search: enough of its first matches to fill the page.
+
+        Refuses (like `search`) a request this type cannot answer, such as a filter on an
+        attribute it does not have; the root search then leaves the type out.
+        """
+        try:
+            search = search_from_body(body, self.mapping)
+        except (ValidationError, InvalidListRequest) as error:
+            raise scim_error_from(error) from None
+        if search.cursor is not None:
+            raise ScimError(
+                400,
+                "cursor pagination is per resource type: use /Users/.search or /Groups/.search",
+                "invalidValue",
+            )
+        tenant = req.context.tenant
+        plan = plan_list(search, self.mapping, tenant.id, self._max_page_size, self._codec)
+        assert plan.start_index is not None
+        window = PageSpec(
+            order_by=plan.ordering.order_by(),
+            keys=plan.ordering.keys,
+            limit=plan.start_index - 1 + plan.page.limit,
+        )
+        fetched = self._fetch(tenant.id, plan.condition, window)
+        base_url = scim_base_url(req)
+        entries = [
+            (key, plan.projection.apply(self._render(row, base_url)))
+            for row, key in zip(fetched.rows, fetched.keys, strict=True)
+        ]
+        return SearchShare(
+            total=fetched.total or 0,
+            entries=entries,
+            descending=plan.ordering.descending,
+            start_index=plan.start_index,
+            count=plan.page.limit,
+        )
 
     def projection(self, req: falcon.Request) -> Projection:
         """`attributes` / `excludedAttributes` of a request on a single resource."""
