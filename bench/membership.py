@@ -21,13 +21,17 @@ import falcon.testing
 from sqlalchemy import insert, text
 
 from api.app import Services, create_app
+from models.audit import AuditWriter
 from models.base import utcnow
 from models.config import Settings
 from models.db import Database
+from models.domains import force_verify_domain
 from models.groups import GroupService, GroupWrite, MemberRef
 from models.migrate import upgrade
-from models.organizations import add_verified_domain, create_organization, enable_scim
+from models.organizations import create_organization, enable_scim
+from models.sso import set_sso_connection
 from models.tables import DirectoryUser
+from tests.support.saml import idp_metadata
 from tests.support.services import PostgresDatabase
 
 SIZES = (10, 50_000)
@@ -73,14 +77,21 @@ def measure(database_url: str) -> None:
     database = Database.from_url(database_url)
     with database.writing() as session:
         organization = create_organization(session, "bench", "Bench")
-        add_verified_domain(session, organization, "example.com", verified_by="bench")
-        token = enable_scim(session, organization)
+        force_verify_domain(session, organization, "example.com", "bench", "benchmark setup")
+        set_sso_connection(session, organization, idp_metadata(), "bench")
+        token = enable_scim(session, organization).secret
         organization_id = organization.id
     users = seed_users(database, organization_id, max(SIZES) + ROUNDS)
     groups = GroupService(database)
+    # Every SCIM request is audited, as in production: the writer inserts in the background.
+    audit = AuditWriter(database)
     app = create_app(
         Settings(database_url=database_url, public_url="http://bench"),
-        Services(database=database, on_directory_change=lambda _organization_id: None),
+        Services(
+            database=database,
+            on_directory_change=lambda _organization_id: None,
+            audit_writer=audit,
+        ),
     )
     client = falcon.testing.TestClient(app)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
@@ -111,6 +122,7 @@ def measure(database_url: str) -> None:
                 f"    {action:<6} p50 {statistics.median(values) * 1000:6.2f} ms"
                 f"   p95 {quantiles[18] * 1000:6.2f} ms"
             )
+    audit.close()
     database.dispose()
 
 

@@ -36,6 +36,7 @@ class LiveScim:
 def live(stack: Stack) -> Iterator[LiveScim]:
     """gunicorn and a worker on a fresh database, with organization acme and SCIM enabled."""
     stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
+    stack.connect_sso("acme")
     enabled = stack.cli("scim", "enable", "acme").stdout
     token = re.search(r"^SCIM_TOKEN=(\S+)$", enabled, re.MULTILINE).group(1)
     base_url = re.search(r"^SCIM_BASE_URL=(\S+)$", enabled, re.MULTILINE).group(1)
