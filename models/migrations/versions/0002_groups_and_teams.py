@@ -1,7 +1,7 @@
 """groups and teams: directory groups with one row per membership, roster teams
 
 Revision ID: 0002
-Revises: 0005
+Revises: 0001
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 from models.base import UTCDateTime
 
 revision = "0002"
-down_revision = "0005"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
