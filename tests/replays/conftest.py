@@ -35,6 +35,8 @@ class LiveScim:
 @pytest.fixture
 def live(stack: Stack) -> Iterator[LiveScim]:
     """gunicorn and a worker on a fresh database, with organization acme and SCIM enabled."""
+    # Replays send as fast as a test can; the rate limit has tests of its own.
+    stack.env["SCIMGATE_RATE_LIMIT_BURST"] = "100000"
     stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
     stack.connect_sso("acme")
     enabled = stack.cli("scim", "enable", "acme").stdout
