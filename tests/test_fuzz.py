@@ -153,15 +153,9 @@ def assert_no_server_error(response) -> None:
         assert response.json["status"] == str(response.status_code)
 
 
-@pytest.fixture
-def sqlite_only(database_url: str) -> None:
-    # Hypothesis runs many examples per test; SQLite keeps that quick, and the same
-    # code paths run on PostgreSQL in the rest of the suite.
-    if not database_url.startswith("sqlite"):
-        pytest.skip("fuzzed on SQLite")
-
-
-@pytest.mark.usefixtures("sqlite_only")
+# Hypothesis runs many examples per test; SQLite keeps that quick, and the same code paths
+# run on PostgreSQL in the rest of the suite.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 class TestFuzz:
     @FUZZ
     @given(body=user_bodies())
