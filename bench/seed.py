@@ -19,19 +19,16 @@ from api.scim.schemas import parse_user, user_write
 from bench.load import okta_user
 from models.base import utcnow
 from models.db import Database
-from models.organizations import add_verified_domain, create_organization, enable_scim
 from models.tables import DirectoryUser
+from tests.support.scim import OrganizationFixture
 
 INSERT_CHUNK = 5_000
 
 
 def create_tenant(database: Database, slug: str, domain: str) -> tuple[int, str]:
-    """An organization with a verified domain and SCIM on; returns its id and token."""
-    with database.writing() as session:
-        organization = create_organization(session, slug, slug.title())
-        add_verified_domain(session, organization, domain, verified_by="bench")
-        token = enable_scim(session, organization)
-        return organization.id, token
+    """An organization ready for SCIM (verified domain, SSO connection); its id and token."""
+    tenant = OrganizationFixture.create(database, slug, [domain])
+    return tenant.id, tenant.token
 
 
 def seed_users(

@@ -12,6 +12,7 @@ from tests.support.processes import Stack
 def test_scim_disable_answers_401_on_the_next_request_to_any_web_worker(stack: Stack):
     # Given an organization whose token every gunicorn worker has authenticated (and cached)
     stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
+    stack.connect_sso("acme")
     enabled = stack.cli("scim", "enable", "acme").stdout
     token = re.search(r"^SCIM_TOKEN=(\S+)$", enabled, re.MULTILINE).group(1)
     stack.start_web(workers=2)
