@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench bench-quick
 
 install: $(STAMP)
 
@@ -33,10 +33,23 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# How long one member's PATCH takes in a group of 10 and of 50,000 (BENCH_DATABASE_URL:
-# a PostgreSQL URL whose account may create databases; SQLite by default).
-bench: install
-	$(BIN)/python -m bench.membership $(BENCH_DATABASE_URL)
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[embedded,test,bench]'
+	@touch $@
+
+# The benchmark harness at default sizes (several minutes; see bench/README.md). PostgreSQL
+# runs when SCIMGATE_TEST_POSTGRES_URL names a server whose account may create databases.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The same harness at small sizes, into bench/results/tmp/ (a minute or two).
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench --results bench/results/tmp --users 500 --lookup-sizes 500,5000 \
+		--lookups 500 --group-sizes 10,2000 --membership-rounds 50 --entra-groups 10 \
+		--entra-group-size 20 --ceiling-users 500 --peer-users 500 --peer-lookup-sizes 500,2000 \
+		--worker-rows 2000 --import-walks 1 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

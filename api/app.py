@@ -12,6 +12,13 @@ from redis.retry import Retry
 from api.admin.auth import OperatorAuthentication
 from api.admin.routes import install_admin_routes
 from api.auditing import ScimAuditTrail
+from api.authentication import (
+    Authenticate,
+    CachedAuthenticator,
+    CredentialsEpoch,
+    invalidate_on_revocation,
+    uncached,
+)
 from api.errors import install_error_handlers
 from api.media import install_media_handlers
 from api.middleware import RequestSettings, ScimAuthentication
@@ -50,6 +57,8 @@ class Services:
     audit_writer: AuditWriter | None = None
     # The rate limiter's buckets and the readiness check; None disables both (tests only).
     redis: redis.Redis | None = None
+    # (organization slug, bearer secret) -> the tenant, or None; by default a database lookup.
+    authenticate: Authenticate | None = None
 
 
 def default_services(settings: Settings, database: Database | None = None) -> Services:
@@ -60,11 +69,19 @@ def default_services(settings: Settings, database: Database | None = None) -> Se
         schedule_reconcile(organization_id, settings.reconcile_debounce_ms)
 
     database = database or Database.from_url(settings.database_url, pool_size=settings.web_threads)
+    client = redis_client(settings.redis_url) if settings.redis_url else None
+    authenticate = None
+    if client is not None:
+        epoch = CredentialsEpoch(client)
+        # Revocations committed in this process (an admin endpoint) advance the epoch too.
+        invalidate_on_revocation(epoch)
+        authenticate = CachedAuthenticator(database, epoch)
     return Services(
         database=database,
         on_directory_change=enqueue_reconcile,
         audit_writer=AuditWriter(database),
-        redis=redis_client(settings.redis_url) if settings.redis_url else None,
+        redis=client,
+        authenticate=authenticate,
     )
 
 
@@ -96,7 +113,7 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
             ScimAuditTrail(services.audit_writer, services.database),
             RequestSettings(settings.public_url, settings.max_body_bytes),
             OperatorAuthentication(services.database),
-            ScimAuthentication(services.database),
+            ScimAuthentication(services.authenticate or uncached(services.database)),
             RateLimit(services.redis, settings.rate_limit_per_second, settings.rate_limit_burst),
         ],
     )

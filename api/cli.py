@@ -231,8 +231,20 @@ _databases: dict[str, Database] = {}
 
 def _database(settings: Settings) -> Database:
     if settings.database_url not in _databases:
+        if settings.redis_url:
+            _invalidate_cached_credentials_on_change(settings.redis_url)
         _databases[settings.database_url] = Database.from_url(settings.database_url, pool_size=2)
     return _databases[settings.database_url]
+
+
+def _invalidate_cached_credentials_on_change(redis_url: str) -> None:
+    """Web processes cache authentications; a revocation made here must reach them at once."""
+    import redis
+
+    from api.authentication import CredentialsEpoch, invalidate_on_revocation
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    invalidate_on_revocation(CredentialsEpoch(client))
 
 
 def _close_databases() -> None:
@@ -434,6 +446,12 @@ def print_scim_credentials(base_url: str, token: str) -> None:
 def _scim_disable(args: argparse.Namespace, settings: Settings) -> None:
     _administration(settings).disable_scim(Actor.command_line(), args.org)
     print(f"SCIM is off for {args.org}; its tokens are revoked and its members stay")
+    if not settings.redis_url:
+        print(
+            "scimgate: SCIMGATE_REDIS_URL is not set, so running web processes were not told; "
+            "they may accept the revoked token for up to 30 seconds",
+            file=sys.stderr,
+        )
 
 
 def _scim_rotate(args: argparse.Namespace, settings: Settings) -> None:

@@ -6,11 +6,10 @@ from typing import Any
 
 import falcon
 
+from api.authentication import Authenticate
 from api.errors import ScimError
 from api.request import body_too_large
-from models.db import Database
 from models.logs import bind_log_context
-from models.organizations import authenticate_scim
 
 BEARER = "bearer "
 
@@ -37,8 +36,8 @@ class ScimAuthentication:
     or which tokens belong to whom.
     """
 
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, authenticate: Authenticate) -> None:
+        self._authenticate = authenticate
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
@@ -49,7 +48,7 @@ class ScimAuthentication:
         if organization is None:
             return
         secret = bearer_token(req.get_header("Authorization"))
-        tenant = authenticate_scim(self._database, organization, secret) if secret else None
+        tenant = self._authenticate(organization, secret) if secret else None
         if tenant is None:
             raise ScimError(
                 401,

@@ -163,7 +163,17 @@ class DirectoryService:
 
         `write` may be a function of the current row, so that a PATCH is computed from the
         version it replaces inside the same transaction.
+
+        The usual full-sync PUT changes nothing, so the row is first read without a lock or a
+        write transaction: if the result equals what is stored, the call ends there, as a
+        replacement that took effect at the moment of that read. Only a real change takes
+        the row lock, and is computed again from the locked row.
         """
+        with self._database.reading() as session:
+            snapshot = self._load(session, organization_id, user_id)
+        self._check_version(snapshot, if_match)
+        if (write(snapshot) if callable(write) else write).document == snapshot.document:
+            return snapshot
         roster_changed = False
         with self._database.writing() as session:
             row = self._load(session, organization_id, user_id, for_update=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from models.base import new_id, utcnow
+from models.sql import insert_rows
 from models.tables import Event, Organization
+
+_PENDING = "scimgate_pending_events"
 
 
 class EventLog:
@@ -16,26 +19,48 @@ class EventLog:
 
     The caller must hold the organization's row lock (see `lock_organization`), which is what
     makes the sequence gapless: numbers are taken and used in the same transaction.
+
+    Events are written as plain rows, many per statement, when the session next flushes (a
+    query, or the commit): a roster batch appends hundreds, and ORM objects for rows that are
+    never read back would cost more than the roster work itself.
     """
 
     def __init__(self, session: Session, organization: Organization) -> None:
         self._session = session
         self._organization = organization
-        self.appended: list[Event] = []
+        self.appended: list[dict[str, Any]] = []
 
-    def append(self, event_type: str, data: dict[str, Any]) -> Event:
+    def append(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         self._organization.event_sequence += 1
-        event = Event(
-            id=new_id(),
-            organization_id=self._organization.id,
-            sequence=self._organization.event_sequence,
-            type=event_type,
-            data=data,
-            occurred_at=utcnow(),
-        )
-        self._session.add(event)
-        self.appended.append(event)
-        return event
+        row = {
+            "id": new_id(),
+            "organization_id": self._organization.id,
+            "sequence": self._organization.event_sequence,
+            "type": event_type,
+            "data": data,
+            "occurred_at": utcnow(),
+        }
+        self._session.info.setdefault(_PENDING, []).append(row)
+        self.appended.append(row)
+        return row
+
+
+@event.listens_for(Session, "before_flush")
+def _write_pending_events(session: Session, _context: Any, _instances: Any) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        insert_rows(session, Event.__table__, pending)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    # A commit with nothing else to flush has no flush to hook; write what is left here.
+    _write_pending_events(session, None, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending_events(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def lock_organization(session: Session, organization_id: int) -> Organization:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+import models.credentials  # noqa: F401  (caches hear of every credentials change)
 from models.base import utcnow
 from models.db import Database
 from models.errors import Conflict, InvalidValue, NotFound
@@ -255,12 +256,26 @@ def jit_refusal(organization: Organization) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class TenantGrant:
+    """What a valid SCIM token opens, and until when (None: until revoked)."""
+
+    tenant: Tenant
+    expires_at: datetime | None
+
+
 def authenticate_scim(database: Database, slug: str, secret: str) -> Tenant | None:
     """The tenant a SCIM token opens, or None: wrong, revoked, expired or another org's token.
 
     An operator token is refused before any lookup: the two kinds never open each other's
     doors, and they live in different tables besides.
     """
+    grant = grant_scim(database, slug, secret)
+    return None if grant is None else grant.tenant
+
+
+def grant_scim(database: Database, slug: str, secret: str) -> TenantGrant | None:
+    """As authenticate_scim, with the token's expiry, for callers that remember the answer."""
     if is_operator_token(secret):
         return None
     prefix = token_prefix(secret)
@@ -282,7 +297,8 @@ def authenticate_scim(database: Database, slug: str, secret: str) -> Tenant | No
             return None
         if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
             touch_last_used(database, ScimToken, token.id, now)
-        return Tenant(id=organization_id, slug=slug, token_prefix=prefix, token_id=token.id)
+        tenant = Tenant(id=organization_id, slug=slug, token_prefix=prefix, token_id=token.id)
+        return TenantGrant(tenant, token.expires_at)
     return None
 
 

@@ -8,12 +8,11 @@ concurrently is harmless, which is what lets the queue in front of it be at-leas
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -22,6 +21,7 @@ from models.base import utcnow
 from models.db import Database
 from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
 from models.events import EventLog, lock_organization
+from models.sql import insert_rows, one_of
 from models.tables import Account, DirectoryGroup, DirectoryUser, Member, Organization
 from models.teams import MemberTeams, TeamRoster
 
@@ -214,16 +214,40 @@ def _mark_applied(session: Session, rows: list[DirectoryUser] | list[DirectoryGr
         # one writer), so no write can move `generation` between our read and this update.
         session.execute(
             update(table)
-            .where(table.id.in_(live))
+            .where(one_of(session, table.id, live))
             .values(applied_generation=table.generation)
             .execution_options(synchronize_session=False)
         )
     if tombstones:
         session.execute(
             delete(table)
-            .where(table.id.in_(tombstones))
+            .where(one_of(session, table.id, tombstones))
             .execution_options(synchronize_session=False)
         )
+
+
+@dataclass
+class NewMember:
+    """A member a roster batch adds: written with the batch's others in one statement.
+
+    It reads and changes like a Member (a later row of the same batch may update it); `id`
+    is set once the batch's new members are inserted.
+    """
+
+    organization_id: int
+    account_id: int
+    role: str
+    status: str
+    status_reason: str | None
+    source: str
+    display_name: str | None
+    directory_user_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    id: int | None = None
+
+
+_NEW_MEMBER_COLUMNS = tuple(field.name for field in fields(NewMember) if field.name != "id")
 
 
 class _RosterBatch:
@@ -244,6 +268,7 @@ class _RosterBatch:
         self._seats = seats
         self._now = utcnow()
         self._teams: list[MemberTeams] = []
+        self._added: list[NewMember] = []
 
     def apply(self) -> None:
         live_emails = {row.user_name.lower() for row in self._rows if row.deleted_at is None}
@@ -270,6 +295,8 @@ class _RosterBatch:
                 self._update(member, row, desired)
             by_directory_user[row.id] = member
             self._teams.append(MemberTeams(member, desired.team))
+        # New members get their ids here, before their teams are written.
+        self._insert_added()
         TeamRoster(self._session, self._organization_id, self._events).apply_members(self._teams)
 
     def _load_members(self, account_ids: list[int]) -> list[Member]:
@@ -278,14 +305,17 @@ class _RosterBatch:
             self._session.scalars(
                 select(Member).where(
                     Member.organization_id == self._organization_id,
-                    or_(Member.account_id.in_(account_ids), Member.directory_user_id.in_(row_ids)),
+                    or_(
+                        one_of(self._session, Member.account_id, account_ids),
+                        one_of(self._session, Member.directory_user_id, row_ids),
+                    ),
                 )
             )
         )
 
-    def _add(self, account_id: int, row: DirectoryUser, desired: DesiredMember) -> Member:
+    def _add(self, account_id: int, row: DirectoryUser, desired: DesiredMember) -> NewMember:
         desired = self._seated(desired, current_status=None)
-        member = Member(
+        member = NewMember(
             organization_id=self._organization_id,
             account_id=account_id,
             role=desired.role,
@@ -297,11 +327,26 @@ class _RosterBatch:
             created_at=self._now,
             updated_at=self._now,
         )
-        self._session.add(member)
+        self._added.append(member)
         self._events.append("member.added", _event_data(desired, row))
         return member
 
-    def _update(self, member: Member, row: DirectoryUser, desired: DesiredMember) -> None:
+    def _insert_added(self) -> None:
+        """Write the batch's new members in one statement, and give each its id."""
+        # dataclasses.asdict deep-copies every value; a batch needs only a shallow row each.
+        rows = [
+            {name: getattr(member, name) for name in _NEW_MEMBER_COLUMNS} for member in self._added
+        ]
+        inserted = insert_rows(
+            self._session, Member.__table__, rows, returning=("id", "account_id")
+        )
+        ids = {account_id: member_id for member_id, account_id in inserted}
+        for member in self._added:
+            member.id = ids[member.account_id]
+
+    def _update(
+        self, member: Member | NewMember, row: DirectoryUser, desired: DesiredMember
+    ) -> None:
         previous_status = member.status
         desired = self._seated(desired, current_status=previous_status)
         if desired.status != MemberStatus.ACTIVE:
@@ -338,7 +383,7 @@ class _RosterBatch:
     def _reason(self, desired: DesiredMember) -> str | None:
         return self._seats.reason if desired.status == MemberStatus.PENDING_SEAT else None
 
-    def _remove(self, member: Member, row: DirectoryUser) -> None:
+    def _remove(self, member: Member | NewMember, row: DirectoryUser) -> None:
         if member.status == MemberStatus.REMOVED:
             return
         self._seats.release(member.status)
@@ -436,20 +481,14 @@ def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
     missing = sorted(emails - existing.keys())
     if missing:
         now = utcnow()
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            statement = postgresql_insert(Account).on_conflict_do_nothing(index_elements=["email"])
-        elif dialect == "sqlite":
-            statement = sqlite_insert(Account).on_conflict_do_nothing(index_elements=["email"])
-        else:
-            statement = insert(Account)
-        session.execute(statement, [{"email": email, "created_at": now} for email in missing])
+        rows = [{"email": email, "created_at": now} for email in missing]
+        insert_rows(session, Account.__table__, rows, unless_exists=("email",))
         existing.update(_account_ids(session, set(missing)))
     return existing
 
 
 def _account_ids(session: Session, emails: set[str]) -> dict[str, int]:
-    query = select(Account.email, Account.id).where(Account.email.in_(sorted(emails)))
+    query = select(Account.email, Account.id).where(one_of(session, Account.email, sorted(emails)))
     return {email: account_id for email, account_id in session.execute(query)}
 
 

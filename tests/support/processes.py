@@ -88,13 +88,22 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_web(self, name: str = "web", workers: int = 2) -> None:
+    def start_web(
+        self,
+        name: str = "web",
+        workers: int | None = 2,
+        app: str = "api.wsgi:app",
+        options: tuple[str, ...] = (),
+        ready_timeout: float = 30,
+    ) -> None:
+        """gunicorn on deploy/gunicorn.conf.py; `workers=None` keeps the configuration's count."""
+        sized = () if workers is None else ("--workers", str(workers))
         self.start(
             name,
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "api.wsgi:app"],
+             "--bind", f"127.0.0.1:{self.port}", *sized, *options, app],
         )  # fmt: skip
-        wait_until(self._healthy, timeout=30, what="gunicorn to answer /healthz")
+        wait_until(self._healthy, timeout=ready_timeout, what="gunicorn to answer /healthz")
 
     def start_worker(self, name: str = "worker", processes: int = 1, threads: int = 2) -> None:
         """`scimgate worker`, as the Procfile runs it, its metrics on a port of its own."""

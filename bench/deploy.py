@@ -1,0 +1,214 @@
+"""What the harness runs and watches: servers, the load generator process, samples, memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from sqlalchemy import func, select
+
+from models.db import Database
+from models.migrate import upgrade
+from models.tables import DirectoryUser
+from tests.support.processes import ROOT, Stack
+from tests.support.services import PostgresDatabase
+
+SAMPLE_SECONDS = 0.1
+RECONCILE_COUNTER = "scimgate:stats:sent:roster.reconcile"
+UNTHROTTLED = {"SCIMGATE_RATE_LIMIT_PER_SECOND": "1000000", "SCIMGATE_RATE_LIMIT_BURST": "1000000"}
+
+
+class FreshDatabase:
+    """A migrated, empty database: a SQLite file, or a database of its own on PostgreSQL."""
+
+    def __init__(self, kind: str, scratch: Path, postgres_admin_url: str | None) -> None:
+        self.kind = kind
+        self._postgres: PostgresDatabase | None = None
+        if kind == "sqlite":
+            self.url = f"sqlite:///{scratch / 'bench.db'}"
+            upgrade(self.url)
+            return
+        if not postgres_admin_url:
+            raise SystemExit(
+                "PostgreSQL runs need SCIMGATE_TEST_POSTGRES_URL (see bench/README.md)"
+            )
+        self._postgres = PostgresDatabase(postgres_admin_url)
+        self._postgres.create()
+        self.url = self._postgres.url
+
+    def drop(self) -> None:
+        if self._postgres is not None:
+            self._postgres.drop()
+
+
+def dirty_rows(database: Database) -> int:
+    """Directory rows the roster has not applied yet, across every organization."""
+    total = 0
+    with database.reading() as session:
+        for table in _dirty_tables():
+            condition = table.generation > table.applied_generation
+            total += session.scalar(select(func.count()).select_from(table).where(condition)) or 0
+    return total
+
+
+def _dirty_tables() -> list[Any]:
+    """DirectoryUser, and DirectoryGroup where this version of scimgate has groups."""
+    import models.tables as tables
+
+    found = [DirectoryUser]
+    group_table = getattr(tables, "DirectoryGroup", None)
+    if group_table is not None:
+        found.append(group_table)
+    return found
+
+
+@dataclass
+class Sampler:
+    """Samples pending changes every 100 ms in a thread, from start() to stop()."""
+
+    database: Database
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), dirty_rows(self.database)))
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> list[tuple[float, int]]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        taken, self.samples = self.samples, []
+        return taken
+
+
+def wait_converged(database: Database, timeout: float) -> float | None:
+    """Poll until no directory row is dirty; the monotonic time it happened, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if dirty_rows(database) == 0:
+            return time.monotonic()
+        time.sleep(0.02)
+    return None
+
+
+def reconcile_jobs_sent(redis_url: str) -> int:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.get(RECONCILE_COUNTER) or 0)
+    finally:
+        client.close()
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of `pid` (gunicorn's or Dramatiq's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces; the parent pid is the second field after it.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The largest peak resident set size (VmHWM) among a process's children, in MB."""
+    peaks = []
+    for child in children(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return round(max(peaks), 1) if peaks else None
+
+
+def run_load(plan: dict[str, Any], scratch: Path) -> dict[str, Any]:
+    """Run the load generator as a separate process on `plan`; its recorded result."""
+    with tempfile.NamedTemporaryFile(dir=scratch, suffix=".json", delete=False) as plan_file:
+        plan_file.write(orjson.dumps(plan))
+    result_path = Path(plan_file.name).with_suffix(".result.json")
+    subprocess.run(
+        [sys.executable, "-m", "bench.load", plan_file.name, str(result_path)],
+        cwd=ROOT,
+        check=True,
+        timeout=3600,
+    )
+    result = orjson.loads(result_path.read_bytes())
+    os.unlink(plan_file.name)
+    os.unlink(result_path)
+    return result
+
+
+class Servers:
+    """gunicorn-served apps and scimgate's workers and clock, each a process group of its own."""
+
+    def __init__(self, database_url: str, redis_url: str, logs: Path) -> None:
+        self._database_url = database_url
+        self._redis_url = redis_url
+        self._logs = logs
+        self.stacks: list[Stack] = []
+
+    def _stack(self, extra_env: dict[str, str] | None = None) -> Stack:
+        stack = Stack(self._database_url, self._redis_url, self._logs)
+        # The benchmark measures capacity: the per-organization rate limit still runs (and
+        # costs what it costs) but is set far above what one machine can serve.
+        stack.env.update(UNTHROTTLED)
+        stack.env.update(extra_env or {})
+        self.stacks.append(stack)
+        return stack
+
+    def scimgate(self, worker_processes: int, worker_threads: int) -> Stack:
+        """web (gunicorn as configured), Dramatiq workers and the clock, as in the Procfile."""
+        stack = self._stack()
+        stack.start_web(workers=None)
+        stack.start_worker(processes=worker_processes, threads=worker_threads)
+        stack.start_clock()
+        return stack
+
+    def app(self, name: str, app: str, workers: int | None = None, **env: str) -> Stack:
+        """Another WSGI app (the no-op ceiling, the peer) on the same gunicorn configuration."""
+        stack = self._stack(env)
+        # Preloading makes the app (and any seed) in the master before workers fork, so a
+        # long seed is not mistaken for a stuck worker.
+        stack.start_web(name, workers=workers, app=app, options=("--preload",), ready_timeout=600)
+        return stack
+
+    def stop(self) -> None:
+        for stack in self.stacks:
+            stack.stop()
+        self.stacks.clear()
+
+
+def pid_of(stack: Stack, name: str) -> int:
+    return stack.processes[name].pid
+
+
+def timed(action: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    value = action()
+    return value, time.perf_counter() - started

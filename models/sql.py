@@ -1,0 +1,75 @@
+"""Small SQL helpers that read the same on every backend and run well on each."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import ColumnElement, any_, bindparam, insert, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`, sent to PostgreSQL as `= ANY(one array parameter)`.
+
+    An IN list is one bind parameter per value; for the few hundred ids of a roster batch the
+    driver spends longer rewriting such a statement than the server spends running it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def insert_rows(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...] = (),
+    unless_exists: tuple[str, ...] = (),
+) -> list[Any]:
+    """Insert many rows in one statement; the `returning` columns of each, in no set order.
+
+    With `unless_exists` (the columns of a unique index), a row that would duplicate one
+    already there is skipped (ON CONFLICT DO NOTHING), and returns nothing.
+
+    On PostgreSQL the rows travel as one array per column and `unnest` turns them back into
+    rows: the statement has as many parameters as columns, however many rows. Elsewhere it
+    is an ordinary multi-row INSERT.
+    """
+    if not rows:
+        return []
+    bind = session.get_bind()
+    columns = list(rows[0])
+    # The connection, not the session: callers may be inside a flush, which must not recurse.
+    connection = session.connection()
+    if bind.dialect.name != "postgresql":
+        statement = sqlite_insert(table) if unless_exists else insert(table)
+        if unless_exists:
+            statement = statement.on_conflict_do_nothing(index_elements=list(unless_exists))
+        if returning:
+            statement = statement.returning(*(table.c[name] for name in returning))
+            return list(connection.execute(statement, rows))
+        connection.execute(statement, rows)
+        return []
+    quote = bind.dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=bind.dialect)}[])" for name in columns
+    )
+    # Only names from the table's own metadata go into the text; values are parameters.
+    names = ", ".join(quote(name) for name in columns)
+    sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if unless_exists:
+        sql += f" ON CONFLICT ({', '.join(quote(name) for name in unless_exists)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(name) for name in returning)}"
+    parameters = {name: [_adapted(row[name]) for row in rows] for name in columns}
+    result = connection.execute(text(sql), parameters)
+    return list(result) if returning else []
+
+
+def _adapted(value: Any) -> Any:
+    """A value psycopg can put in an array: documents go as JSONB."""
+    return Jsonb(value) if isinstance(value, dict | list) else value

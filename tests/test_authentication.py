@@ -1,0 +1,130 @@
+"""Cached SCIM authentication: fast for a burst, yet a revocation answers 401 at once."""
+
+from __future__ import annotations
+
+import falcon
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import select, text, update
+
+from api.authentication import EPOCH_KEY, CachedAuthenticator, CredentialsEpoch
+from api.dev import free_port
+from models.base import utcnow
+from models.db import Database
+from models.organizations import disable_scim, get_organization
+from models.tables import ScimToken
+from tests.support.scim import OrganizationFixture, ScimClient
+
+
+def revoke_with_text_sql(database: Database, tenant: OrganizationFixture) -> None:
+    """A revocation the session hook cannot see (hand-written SQL), to prove what else holds."""
+    with database.writing() as session:
+        session.execute(
+            text("UPDATE scim_tokens SET revoked_at = :now WHERE organization_id = :organization"),
+            {"now": utcnow(), "organization": tenant.id},
+        )
+
+
+class TestRevocationReachesCachedAuthentications:
+    def test_disabling_scim_answers_401_on_the_very_next_request(
+        self, scim: ScimClient, database: Database, tenant: OrganizationFixture
+    ):
+        # Given a token the app has already authenticated (and so cached)
+        assert scim.get("/Users").status_code == 200
+        assert scim.get("/Users").status_code == 200
+
+        # When an admin disables SCIM
+        with database.writing() as session:
+            disable_scim(session, get_organization(session, tenant.slug))
+
+        # Then the next request is refused
+        assert scim.get("/Users").status_code == 401
+
+    def test_revoking_one_token_by_changing_its_row_answers_401_at_once(
+        self, scim: ScimClient, database: Database, tenant: OrganizationFixture
+    ):
+        assert scim.get("/Users").status_code == 200
+
+        with database.writing() as session:
+            token = session.scalar(select(ScimToken).where(ScimToken.organization_id == tenant.id))
+            token.revoked_at = utcnow()
+
+        assert scim.get("/Users").status_code == 401
+
+    def test_a_bulk_update_of_tokens_answers_401_at_once(
+        self, scim: ScimClient, database: Database, tenant: OrganizationFixture
+    ):
+        assert scim.get("/Users").status_code == 200
+
+        with database.writing() as session:
+            session.execute(
+                update(ScimToken)
+                .where(ScimToken.organization_id == tenant.id)
+                .values(revoked_at=utcnow())
+            )
+
+        assert scim.get("/Users").status_code == 401
+
+    def test_an_emptied_redis_trusts_no_cached_authentication(
+        self,
+        scim: ScimClient,
+        database: Database,
+        tenant: OrganizationFixture,
+        broker: RedisBroker,
+    ):
+        # Given a cached token, revoked behind the hook's back
+        assert scim.get("/Users").status_code == 200
+        revoke_with_text_sql(database, tenant)
+        # When Redis loses its data (a restart without persistence)
+        broker.client.flushdb()
+
+        # Then the cache is not trusted: the database says the token is revoked
+        assert scim.get("/Users").status_code == 401
+
+    def test_a_cached_token_is_trusted_only_under_the_epoch_it_was_cached_in(
+        self,
+        scim: ScimClient,
+        database: Database,
+        tenant: OrganizationFixture,
+        broker: RedisBroker,
+    ):
+        # A revocation the hook cannot see is served from the cache (this is what the epoch
+        # is for: without a change of epoch the cache is trusted, for up to TTL_SECONDS)...
+        assert scim.get("/Users").status_code == 200
+        revoke_with_text_sql(database, tenant)
+        assert scim.get("/Users").status_code == 200
+
+        # ...and refused as soon as the epoch changes.
+        broker.client.set(EPOCH_KEY, "another epoch")
+        assert scim.get("/Users").status_code == 401
+
+
+class TestWithoutRedis:
+    def test_every_request_is_checked_in_the_database_when_redis_is_unreachable(
+        self, database: Database, tenant: OrganizationFixture
+    ):
+        unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+        authenticate = CachedAuthenticator(database, CredentialsEpoch(unreachable))
+
+        assert authenticate(tenant.slug, tenant.token) is not None
+        revoke_with_text_sql(database, tenant)
+
+        assert authenticate(tenant.slug, tenant.token) is None
+
+
+class TestWhatTheCacheIsKeyedOn:
+    def test_a_token_sharing_a_cached_tokens_prefix_is_still_refused(
+        self, scim: ScimClient, app: falcon.App, tenant: OrganizationFixture
+    ):
+        assert scim.get("/Users").status_code == 200
+        wrong = ScimClient(app, tenant.slug, tenant.token[:-2] + "xx")
+
+        assert wrong.get("/Users").status_code == 401
+
+    def test_a_cached_token_does_not_open_another_organization(
+        self, scim: ScimClient, app: falcon.App, database: Database
+    ):
+        assert scim.get("/Users").status_code == 200
+        OrganizationFixture.create(database, "globex", ["globex.com"])
+
+        assert ScimClient(app, "globex", scim.token).get("/Users").status_code == 401
