@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.events import EventLog
 from models.memberships import chunked
+from models.sql import one_of
 from models.tables import (
     Account,
     DirectoryGroup,
@@ -97,7 +98,7 @@ class TeamRoster:
                 .join(Team, Team.id == TeamMember.team_id)
                 .where(
                     Team.organization_id == self._organization_id,
-                    TeamMember.member_id.in_(batch),
+                    one_of(self._session, TeamMember.member_id, batch),
                 )
             )
             for team_id, member_id, via_group, via_attribute in self._session.execute(query):
@@ -124,7 +125,7 @@ class TeamRoster:
                     DirectoryGroup.deleted_at.is_(None),
                     DirectoryGroupMember.organization_id == self._organization_id,
                     Member.status != REMOVED,
-                    Member.id.in_(batch),
+                    one_of(self._session, Member.id, batch),
                 )
             )
             pairs.update(
@@ -453,7 +454,7 @@ def _emails(session: Session, member_ids: Iterable[int]) -> dict[int, str]:
         query = (
             select(Member.id, Account.email)
             .join(Account, Account.id == Member.account_id)
-            .where(Member.id.in_(batch))
+            .where(one_of(session, Member.id, batch))
         )
         found.update({member_id: email for member_id, email in session.execute(query)})
     return found
