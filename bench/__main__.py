@@ -21,6 +21,8 @@ import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
+import orjson
+
 from bench.report import chart, machine, markdown, write_json
 from bench.scenarios import BaselineRun, ScimgateRun, Sizes
 from tests.support.services import POSTGRES_ENV, RedisServer
@@ -43,6 +45,14 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scenarios", default="1,2,3,4,5,6", help="which to run, e.g. 1,2,4")
     parser.add_argument("--no-baselines", action="store_true", help="skip the ceiling and peer")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where results go")
+    parser.add_argument(
+        "--include",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUN.json",
+        help="an earlier run's JSON whose database joins this report's tables (repeatable)",
+    )
     defaults = Sizes()
     for field in fields(Sizes):
         value = getattr(defaults, field.name)
@@ -99,11 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     meta["load_after"] = [round(value, 2) for value in os.getloadavg()]
     meta["load_before"] = [round(value, 2) for value in meta["load_before"]]
     args.results.mkdir(parents=True, exist_ok=True)
-    chart_path = chart(runs, args.results / "latest.png")
-    meta["chart"] = chart_path.name if chart_path else "(matplotlib not installed)"
+    meta["chart"] = "latest.png"
     for kind, run in runs.items():
         path = write_json(args.results, stamp, kind, {**meta, **run, "baselines": baselines})
         print(f"wrote {path}")
+    meta["included"] = []
+    for earlier in args.include:
+        included = orjson.loads(earlier.read_bytes())
+        runs.setdefault(included["database"], included)
+        for name, figures in included.get("baselines", {}).items():
+            baselines.setdefault(name, figures)
+        meta["included"].append(
+            {key: included.get(key) for key in ("database", "stamp", "load_before", "load_after")}
+        )
+    if chart(runs, args.results / "latest.png") is None:
+        meta["chart"] = "(matplotlib not installed)"
     report = markdown(runs, baselines, meta)
     (args.results / "latest.md").write_text(report)
     print(report)

@@ -190,6 +190,12 @@ def markdown(
         f"{sizes['concurrency']}; load generator on the same machine.",
         "",
     ]
+    for included in meta.get("included", []):
+        lines += [
+            f"The {included['database']} column comes from run {included['stamp']} (load "
+            f"average before {included['load_before']}, after {included['load_after']}).",
+            "",
+        ]
     for database in databases:
         lines += [f"## Targets ({database})", "", "| target | measured | met |", "|---|---|---|"]
         for what, shown, met in targets(runs[database], baselines):
