@@ -391,15 +391,24 @@ def chart(runs: dict[str, dict[str, Any]], path: Path) -> Path | None:
             if not series:
                 axis.set_axis_off()
                 continue
-            axis.plot(series["rps_t"], series["rps"], color="tab:blue", linewidth=0.8)
-            axis.set_ylabel("requests/s", color="tab:blue")
+            axis.plot(series["rps_t"], _smoothed(series["rps"]), color="tab:blue", linewidth=0.8)
+            axis.set_ylabel("requests/s (0.5 s mean)", color="tab:blue")
             axis.set_xlabel("seconds since the first request")
             pending = axis.twinx()
             pending.plot(series["pending_t"], series["pending"], color="tab:red", linewidth=1.2)
             pending.set_ylabel("pending changes", color="tab:red")
-            pending.set_ylim(bottom=0)
+            pending.set_ylim(bottom=0, top=max(1, max(series["pending"], default=0)) * 1.1)
             axis.set_ylim(bottom=0)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
+
+
+def _smoothed(values: list[float], width: int = 5) -> list[float]:
+    """A trailing mean over `width` bins: 100 ms bins are too ragged to read at a glance."""
+    smoothed, total = [], 0.0
+    for index, value in enumerate(values):
+        total += value - (values[index - width] if index >= width else 0.0)
+        smoothed.append(total / min(index + 1, width))
+    return smoothed
