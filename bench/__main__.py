@@ -44,6 +44,11 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--scenarios", default="1,2,3,4,5,6", help="which to run, e.g. 1,2,4")
     parser.add_argument("--no-baselines", action="store_true", help="skip the ceiling and peer")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: rewrite latest.md and latest.png from the --include runs",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where results go")
     parser.add_argument(
         "--include",
@@ -71,6 +76,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    if args.report_only:
+        return report_only(args.include, args.results)
     sizes = Sizes(**{field.name: getattr(args, field.name) for field in fields(Sizes)})
     databases = args.database or (
         ["postgresql", "sqlite"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
@@ -128,6 +135,28 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "latest.md").write_text(report)
     print(report)
     shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def report_only(included: list[Path], results: Path) -> int:
+    """The tables and chart of earlier runs; the first one's description heads the report."""
+    if not included:
+        raise SystemExit("--report-only needs at least one --include RUN.json")
+    runs = [orjson.loads(path.read_bytes()) for path in included]
+    meta = {**runs[0], "chart": "latest.png", "included": []}
+    baselines: dict[str, object] = {}
+    for run in runs:
+        for name, figures in run.get("baselines", {}).items():
+            baselines.setdefault(name, figures)
+    for run in runs[1:]:
+        meta["included"].append(
+            {key: run.get(key) for key in ("database", "stamp", "load_before", "load_after")}
+        )
+    by_database = {run["database"]: run for run in runs}
+    if chart(by_database, results / "latest.png") is None:
+        meta["chart"] = "(matplotlib not installed)"
+    (results / "latest.md").write_text(markdown(by_database, baselines, meta))
+    print((results / "latest.md").read_text())
     return 0
 
 
