@@ -2,10 +2,11 @@
 
 Web processes keep the tenants of recently seen tokens in memory (api/authentication.py), so
 a request does not pay a database query to authenticate. Disabling SCIM, revoking or
-rotating a token must still shut the door at once, whatever command or endpoint did it. So
-rather than trusting every such path to remember, the session watches the rows credentials
-live in: after a commit that changed or deleted a SCIM token or an organization, every
-registered listener is called. A listener invalidates the caches (it advances the epoch they
+rotating a token must still shut the door at once, whatever command or endpoint did it, and
+a remembered tenant carries its verified domains, which must not outlive a change either. So
+rather than trusting every such path to remember, the session watches the rows all that
+lives in: after a commit that changed or deleted a SCIM token, an organization or a domain,
+every registered listener is called. A listener invalidates the caches (it advances the epoch they
 check on every request). Only bookkeeping columns are left out (a token's `last_used_at`, an
 organization's event counter and last reconcile), which the request path and the workers
 write all the time and which no authentication depends on. Anything else counts, so a new
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from models.tables import Organization, ScimToken
+from models.tables import Domain, Organization, ScimToken
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ _FLAG = "scimgate_credentials_changed"
 _BOOKKEEPING = {
     ScimToken.__table__.name: frozenset({"last_used_at"}),
     Organization.__table__.name: frozenset({"event_sequence", "last_reconciled_at"}),
+    Domain.__table__.name: frozenset(),
 }
 
 _listeners: dict[str, Callable[[], None]] = {}
@@ -58,7 +60,7 @@ def credentials_changed() -> None:
 
 
 def _touches_credentials(instance: Any, deleted: bool) -> bool:
-    if not isinstance(instance, ScimToken | Organization):
+    if not isinstance(instance, ScimToken | Organization | Domain):
         return False
     if deleted:
         return True
@@ -74,7 +76,9 @@ def _touches_credentials(instance: Any, deleted: bool) -> bool:
 @event.listens_for(Session, "after_flush")
 def _note_flushed_changes(session: Session, _context: UOWTransaction) -> None:
     # After a flush the session still lists what it flushed, with each attribute's history.
-    if any(_touches_credentials(obj, deleted=False) for obj in session.dirty) or any(
+    # New rows count: a domain may be added already verified.
+    written = [*session.new, *session.dirty]
+    if any(_touches_credentials(obj, deleted=False) for obj in written) or any(
         _touches_credentials(obj, deleted=True) for obj in session.deleted
     ):
         session.info[_FLAG] = True

@@ -7,12 +7,12 @@ organization.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from models.memberships import GroupRef, detach_user_from_groups, groups_of_users
 from models.organizations import verified_domains
 from models.paging import FetchedPage, PageSpec, fetch_page
-from models.tables import DirectoryUser
+from models.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
 
 SCIMGATE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
 
@@ -52,6 +52,22 @@ class StoredUser(Protocol):
     version: int
 
 
+@dataclass(frozen=True)
+class UserView:
+    """A user as the API answers with it: its stored columns and the groups it is in."""
+
+    id: str
+    document: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    groups: tuple[GroupRef, ...] = ()
+
+    @classmethod
+    def of(cls, row: DirectoryUser, groups: tuple[GroupRef, ...] = ()) -> UserView:
+        return cls(row.id, row.document, row.created_at, row.updated_at, row.version, groups)
+
+
 _STORED_USER_COLUMNS = (
     DirectoryUser.id,
     DirectoryUser.document,
@@ -61,11 +77,45 @@ _STORED_USER_COLUMNS = (
 )
 
 
-def users_of(organization_id: int) -> Select[tuple[DirectoryUser]]:
+def users_of(organization_id: int | BindParameter[int]) -> Select[tuple[DirectoryUser]]:
     """Every live directory user of one organization: the root of every user query."""
     return select(DirectoryUser).where(
         DirectoryUser.organization_id == organization_id, DirectoryUser.deleted_at.is_(None)
     )
+
+
+def _user_view_statement() -> Select[Any]:
+    """One user by id with one row per live group it is in (or one row of NULLs for none).
+
+    Built once with bound parameters: it is the most frequent read an IdP makes, and
+    building a statement costs more than running it.
+    """
+    organization_id = bindparam("organization_id")
+    return (
+        users_of(organization_id)
+        .with_only_columns(
+            *_STORED_USER_COLUMNS, DirectoryGroup.id.label("group_id"), DirectoryGroup.display_name
+        )
+        .where(DirectoryUser.id == bindparam("user_id"))
+        .outerjoin(
+            DirectoryGroupMember,
+            and_(
+                DirectoryGroupMember.organization_id == organization_id,
+                DirectoryGroupMember.user_id == DirectoryUser.id,
+            ),
+        )
+        .outerjoin(
+            DirectoryGroup,
+            and_(
+                DirectoryGroup.id == DirectoryGroupMember.group_id,
+                DirectoryGroup.deleted_at.is_(None),
+            ),
+        )
+        .order_by(DirectoryGroup.display_name, DirectoryGroup.id)
+    )
+
+
+_USER_VIEW = _user_view_statement()
 
 
 def roster_projection(document: dict[str, Any]) -> tuple[Any, ...]:
@@ -111,9 +161,9 @@ class DirectoryService:
         self._database = database
         self._on_change = on_change or (lambda _organization_id: None)
 
-    def get_user(self, organization_id: int, user_id: str) -> DirectoryUser:
+    def get_user(self, organization_id: int, user_id: str) -> UserView:
         with self._database.reading() as session:
-            return self._load(session, organization_id, user_id)
+            return self._view(session, organization_id, user_id)
 
     def list_users(
         self, organization_id: int, condition: ColumnElement[bool] | None, page: PageSpec
@@ -129,10 +179,19 @@ class DirectoryService:
         with self._database.reading() as session:
             return fetch_page(session, query, page)
 
-    def create_user(self, organization_id: int, write: UserWrite) -> DirectoryUser:
+    def create_user(
+        self,
+        organization_id: int,
+        write: UserWrite,
+        verified_domains: Collection[str] | None = None,
+    ) -> UserView:
+        """Store a new user; `verified_domains`, when the caller knows them, saves a query.
+
+        A userName already taken (in any case) is refused by the unique index itself, which
+        also settles two concurrent creates of the same name.
+        """
         with self._database.writing() as session:
-            self._check_domains(session, organization_id, write)
-            self._check_unique(session, organization_id, write.user_name, exclude_id=None)
+            self._check_domains(session, organization_id, write, verified_domains)
             now = utcnow()
             row = DirectoryUser(
                 organization_id=organization_id,
@@ -150,15 +209,17 @@ class DirectoryService:
             session.add(row)
             self._flush_unique(session, write.user_name)
         self._on_change(organization_id)
-        return row
+        # A user this moment old is in no group yet.
+        return UserView.of(row)
 
     def replace_user(
         self,
         organization_id: int,
         user_id: str,
-        write: UserWrite | Callable[[DirectoryUser], UserWrite],
+        write: UserWrite | Callable[[StoredUser], UserWrite],
         if_match: str | None = None,
-    ) -> DirectoryUser:
+        verified_domains: Collection[str] | None = None,
+    ) -> UserView:
         """Store a new document; a document equal to the stored one changes nothing at all.
 
         `write` may be a function of the current row, so that a PATCH is computed from the
@@ -170,7 +231,7 @@ class DirectoryService:
         the row lock, and is computed again from the locked row.
         """
         with self._database.reading() as session:
-            snapshot = self._load(session, organization_id, user_id)
+            snapshot = self._view(session, organization_id, user_id)
         self._check_version(snapshot, if_match)
         if (write(snapshot) if callable(write) else write).document == snapshot.document:
             return snapshot
@@ -181,10 +242,8 @@ class DirectoryService:
             if callable(write):
                 write = write(row)
             if write.document == row.document:
-                return row
-            self._check_domains(session, organization_id, write)
-            if write.user_name.lower() != row.user_name.lower():
-                self._check_unique(session, organization_id, write.user_name, exclude_id=row.id)
+                return self._view(session, organization_id, user_id)
+            self._check_domains(session, organization_id, write, verified_domains)
             roster_changed = roster_projection(write.document) != roster_projection(row.document)
             row.user_name = write.user_name
             row.external_id = write.external_id
@@ -196,9 +255,10 @@ class DirectoryService:
             if roster_changed:
                 row.generation += 1
             self._flush_unique(session, write.user_name)
+            groups = groups_of_users(session, organization_id, [row.id]).get(row.id, [])
         if roster_changed:
             self._on_change(organization_id)
-        return row
+        return UserView.of(row, tuple(groups))
 
     def delete_user(self, organization_id: int, user_id: str, if_match: str | None = None) -> None:
         """Hide the user at once; the row stays as a tombstone until the roster removes it."""
@@ -213,10 +273,20 @@ class DirectoryService:
             detach_user_from_groups(session, organization_id, row.id)
         self._on_change(organization_id)
 
-    def groups_of(self, organization_id: int, user_ids: list[str]) -> dict[str, list[GroupRef]]:
-        """The groups each user belongs to, for the read-only `groups` attribute."""
-        with self._database.reading() as session:
-            return groups_of_users(session, organization_id, user_ids)
+    def _view(self, session: Session, organization_id: int, user_id: str) -> UserView:
+        """The user and its live groups in one statement: a read costs one round trip."""
+        rows = session.execute(
+            _USER_VIEW, {"organization_id": organization_id, "user_id": user_id}
+        ).all()
+        if not rows:
+            raise NotFound(f"User {user_id} not found")
+        first = rows[0]
+        groups = tuple(
+            GroupRef(row.group_id, row.display_name) for row in rows if row.group_id is not None
+        )
+        return UserView(
+            first.id, first.document, first.created_at, first.updated_at, first.version, groups
+        )
 
     def _load(
         self, session: Session, organization_id: int, user_id: str, for_update: bool = False
@@ -230,12 +300,18 @@ class DirectoryService:
         return row
 
     @staticmethod
-    def _check_version(row: DirectoryUser, if_match: str | None) -> None:
+    def _check_version(row: StoredUser, if_match: str | None) -> None:
         check_if_match(f"User {row.id}", row.version, if_match)
 
     @staticmethod
-    def _check_domains(session: Session, organization_id: int, write: UserWrite) -> None:
-        allowed = verified_domains(session, organization_id)
+    def _check_domains(
+        session: Session,
+        organization_id: int,
+        write: UserWrite,
+        allowed: Collection[str] | None,
+    ) -> None:
+        if allowed is None:
+            allowed = verified_domains(session, organization_id)
         addresses = [write.user_name] + ([write.primary_email] if write.primary_email else [])
         for address in addresses:
             domain = address.rpartition("@")[2].lower()
@@ -246,20 +322,8 @@ class DirectoryService:
                 )
 
     @staticmethod
-    def _check_unique(
-        session: Session, organization_id: int, user_name: str, exclude_id: str | None
-    ) -> None:
-        query = users_of(organization_id).where(
-            func.lower(DirectoryUser.user_name) == user_name.lower()
-        )
-        if exclude_id is not None:
-            query = query.where(DirectoryUser.id != exclude_id)
-        if session.scalar(query.with_only_columns(DirectoryUser.id)) is not None:
-            raise Conflict(f"a User with userName {user_name!r} already exists")
-
-    @staticmethod
     def _flush_unique(session: Session, user_name: str) -> None:
-        # Two concurrent creates can both pass the check above; the unique index decides.
+        # The unique index on lower(userName), live users only, is the one uniqueness check.
         try:
             session.flush()
         except IntegrityError:

@@ -50,6 +50,9 @@ class Tenant:
     slug: str
     token_prefix: str
     token_id: int | None = None
+    # As of authentication: every User written must be in one of them. A change to the
+    # domains invalidates remembered tenants like a revoked token (models/credentials.py).
+    verified_domains: frozenset[str] = frozenset()
 
 
 def get_organization(session: Session, slug: str) -> Organization:
@@ -297,7 +300,9 @@ def grant_scim(database: Database, slug: str, secret: str) -> TenantGrant | None
             return None
         if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
             touch_last_used(database, ScimToken, token.id, now)
-        tenant = Tenant(id=organization_id, slug=slug, token_prefix=prefix, token_id=token.id)
+        with database.reading() as session:
+            domains = frozenset(verified_domains(session, organization_id))
+        tenant = Tenant(organization_id, slug, prefix, token.id, domains)
         return TenantGrant(tenant, token.expires_at)
     return None
 

@@ -11,9 +11,10 @@ from api.authentication import EPOCH_KEY, CachedAuthenticator, CredentialsEpoch
 from api.dev import free_port
 from models.base import utcnow
 from models.db import Database
+from models.domains import force_verify_domain, remove_domain
 from models.organizations import disable_scim, get_organization
 from models.tables import ScimToken
-from tests.support.scim import OrganizationFixture, ScimClient
+from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 
 
 def revoke_with_text_sql(database: Database, tenant: OrganizationFixture) -> None:
@@ -97,6 +98,36 @@ class TestRevocationReachesCachedAuthentications:
         # ...and refused as soon as the epoch changes.
         broker.client.set(EPOCH_KEY, "another epoch")
         assert scim.get("/Users").status_code == 401
+
+
+class TestDomainChangesReachCachedTenants:
+    """A remembered tenant carries its verified domains; a change to them counts at once."""
+
+    def test_a_domain_verified_after_authentication_admits_its_users_at_once(
+        self, scim: ScimClient, database: Database, tenant: OrganizationFixture
+    ):
+        assert scim.post("/Users", okta_user("ada@example.com")).status_code == 201
+        assert scim.post("/Users", okta_user("bob@example.org")).status_code == 400
+
+        with database.writing() as session:
+            organization = get_organization(session, tenant.slug)
+            force_verify_domain(
+                session, organization, "example.org", "tests", "a newly acquired domain"
+            )
+
+        assert scim.post("/Users", okta_user("bob@example.org")).status_code == 201
+
+    def test_a_removed_domain_refuses_its_users_at_once(
+        self, scim: ScimClient, database: Database, tenant: OrganizationFixture
+    ):
+        assert scim.post("/Users", okta_user("ada@example.com")).status_code == 201
+
+        with database.writing() as session:
+            remove_domain(session, get_organization(session, tenant.slug), "example.com")
+
+        response = scim.post("/Users", okta_user("bob@example.com"))
+        assert response.status_code == 400
+        assert "not verified" in response.json["detail"]
 
 
 class TestWithoutRedis:

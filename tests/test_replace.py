@@ -65,3 +65,34 @@ def test_a_put_to_an_unknown_id_is_404(scim: ScimClient):
     response = scim.put("/Users/0e0e0e0e-0000-0000-0000-000000000000", okta_user("x@example.com"))
 
     assert response.status_code == 404
+
+
+def test_okta_sending_a_user_back_unchanged_changes_nothing(scim: ScimClient):
+    user = created(scim)
+    # Okta's Reapply Mappings: its own body again, with the id, its empty groups and password.
+    body = {**okta_user("ada@example.com"), "id": user["id"], "password": "an0ther"}
+
+    response = scim.put(f"/Users/{user['id']}", body)
+
+    assert response.status_code == 200, response.text
+    assert response.json == user
+    assert response.headers["ETag"] == user["meta"]["version"]
+
+
+def test_the_same_user_in_other_letter_cases_is_still_unchanged(scim: ScimClient):
+    user = created(scim)
+    body = {key[0].upper() + key[1:]: value for key, value in user.items()}
+
+    response = scim.put(f"/Users/{user['id']}", body)
+
+    assert response.status_code == 200, response.text
+    assert response.json["meta"]["version"] == user["meta"]["version"]
+
+
+def test_a_user_restated_under_a_stale_if_match_is_refused(scim: ScimClient):
+    user = created(scim)
+    scim.put(f"/Users/{user['id']}", {**user, "title": "Countess"})
+
+    response = scim.put(f"/Users/{user['id']}", user, headers={"If-Match": user["meta"]["version"]})
+
+    assert response.status_code == 412

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import falcon
@@ -12,17 +14,14 @@ from api.errors import scim_error_from
 from api.request import if_none_match_hits, read_body, scim_base_url
 from api.resources.querying import ResourceQueries
 from api.scim.patch import patch_user_document
-from api.scim.schemas import parse_user, user_write
-from models.directory import DirectoryService, StoredUser, UserWrite, etag
+from api.scim.schemas import parse_user, restates, user_write, write_of
+from models.directory import DirectoryService, StoredUser, UserView, UserWrite, etag
 from models.memberships import GroupRef
-from models.tables import DirectoryUser
 
 USER_RESOURCE_TYPE = "User"
 
 
-def render_user(
-    row: StoredUser, base_url: str, groups: list[GroupRef] | None = None
-) -> dict[str, Any]:
+def render_user(row: StoredUser, base_url: str, groups: Sequence[GroupRef] = ()) -> dict[str, Any]:
     """The User as clients read it; `groups` (read-only) when the caller looked them up."""
     body = {"id": row.id, **row.document}
     if groups:
@@ -59,8 +58,9 @@ class UsersResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
         write = _write_from(read_body(req), Context.RESOURCE_CREATION_REQUEST)
-        row = self._directory.create_user(req.context.tenant.id, write)
-        self._respond(req, resp, row, status=falcon.HTTP_201)
+        tenant = req.context.tenant
+        user = self._directory.create_user(tenant.id, write, tenant.verified_domains)
+        self._respond(req, resp, user, status=falcon.HTTP_201)
 
     def on_get_item(
         self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
@@ -75,27 +75,27 @@ class UsersResource:
     def on_put_item(
         self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
     ) -> None:
-        write = _write_from(read_body(req), Context.RESOURCE_REPLACEMENT_REQUEST)
-        row = self._directory.replace_user(
-            req.context.tenant.id, user_id, write, if_match=req.get_header("If-Match")
-        )
-        self._respond(req, resp, row)
+        body = read_body(req)
+        # Validated at most once, though the write is computed again under the row lock.
+        validated = functools.cache(lambda: _write_from(body, Context.RESOURCE_REPLACEMENT_REQUEST))
+
+        def replacement(current: StoredUser) -> UserWrite:
+            return write_of(current.document) if restates(body, current.document) else validated()
+
+        self._respond(req, resp, self._replace(req, user_id, replacement))
 
     def on_patch_item(
         self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
     ) -> None:
         body = read_body(req)
 
-        def patched(row: DirectoryUser) -> UserWrite:
+        def patched(row: StoredUser) -> UserWrite:
             try:
                 return user_write(patch_user_document(row.document, row.id, body))
             except (ValidationError, ValueError, SCIMException) as error:
                 raise scim_error_from(error) from None
 
-        row = self._directory.replace_user(
-            req.context.tenant.id, user_id, patched, if_match=req.get_header("If-Match")
-        )
-        self._respond(req, resp, row)
+        self._respond(req, resp, self._replace(req, user_id, patched))
 
     def on_delete_item(
         self, req: falcon.Request, resp: falcon.Response, organization: str, user_id: str
@@ -105,18 +105,29 @@ class UsersResource:
         )
         resp.status = falcon.HTTP_204
 
+    def _replace(
+        self, req: falcon.Request, user_id: str, write: Callable[[StoredUser], UserWrite]
+    ) -> UserView:
+        tenant = req.context.tenant
+        return self._directory.replace_user(
+            tenant.id,
+            user_id,
+            write,
+            if_match=req.get_header("If-Match"),
+            verified_domains=tenant.verified_domains,
+        )
+
     def _respond(
         self,
         req: falcon.Request,
         resp: falcon.Response,
-        row: DirectoryUser,
+        user: UserView,
         status: str = falcon.HTTP_200,
     ) -> None:
-        groups = self._directory.groups_of(req.context.tenant.id, [row.id]).get(row.id)
-        body = render_user(row, scim_base_url(req), groups)
+        body = render_user(user, scim_base_url(req), user.groups)
         resp.status = status
         resp.media = self._queries.projection(req).apply(body)
-        resp.set_header("ETag", etag(row.version))
+        resp.set_header("ETag", etag(user.version))
         if status == falcon.HTTP_201:
             resp.location = body["meta"]["location"]
 
