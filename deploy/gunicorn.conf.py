@@ -14,6 +14,14 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() 
 worker_class = "gthread"
 # The database pool of each worker is sized to this (models.config.Settings.web_threads).
 threads = int(os.environ.get("SCIMGATE_WEB_THREADS", "8"))
+# A gthread worker accepts connections while it holds fewer than this, and keeps at most
+# (this - threads) idle between requests, closing any other after its response. Left at
+# gunicorn's 1000, the worker that wins the first accepts keeps an IdP's few keep-alive
+# connections for good, and its one interpreter lock caps the whole burst at one core while
+# the other workers idle. One spare slot makes surplus connections reconnect and land on
+# whichever worker is free: the burst spreads over every worker, at the cost of a loopback
+# or in-cluster TCP handshake now and then.
+worker_connections = threads + 1
 # Okta gives up after 60 s; a request still running at 30 s is stuck, not slow.
 timeout = 30
 # On SIGTERM, workers stop accepting and finish what they hold for up to this long; the

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.base import utcnow
+from models.base import new_id, utcnow
 from models.db import Database
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from models.memberships import GroupRef, detach_user_from_groups, groups_of_users
@@ -187,30 +187,36 @@ class DirectoryService:
     ) -> UserView:
         """Store a new user; `verified_domains`, when the caller knows them, saves a query.
 
-        A userName already taken (in any case) is refused by the unique index itself, which
-        also settles two concurrent creates of the same name.
+        A userName already taken, in any case, is refused by the unique index.
         """
         with self._database.writing() as session:
             self._check_domains(session, organization_id, write, verified_domains)
             now = utcnow()
-            row = DirectoryUser(
-                organization_id=organization_id,
-                user_name=write.user_name,
-                external_id=write.external_id,
-                display_name=write.display_name,
-                active=write.active,
-                document=write.document,
-                version=1,
-                generation=1,
-                applied_generation=0,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            self._flush_unique(session, write.user_name)
+            user = UserView(new_id(), write.document, now, now, version=1)
+            # A Core INSERT: this is the write of every initial push, and the ORM's unit of
+            # work would cost more than the statement.
+            try:
+                session.execute(
+                    insert(DirectoryUser).values(
+                        id=user.id,
+                        organization_id=organization_id,
+                        user_name=write.user_name,
+                        external_id=write.external_id,
+                        display_name=write.display_name,
+                        active=write.active,
+                        document=write.document,
+                        version=1,
+                        generation=1,
+                        applied_generation=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            except IntegrityError:
+                raise _name_taken(write.user_name) from None
         self._on_change(organization_id)
         # A user this moment old is in no group yet.
-        return UserView.of(row)
+        return user
 
     def replace_user(
         self,
@@ -323,8 +329,13 @@ class DirectoryService:
 
     @staticmethod
     def _flush_unique(session: Session, user_name: str) -> None:
-        # The unique index on lower(userName), live users only, is the one uniqueness check.
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(f"a User with userName {user_name!r} already exists") from None
+            raise _name_taken(user_name) from None
+
+
+def _name_taken(user_name: str) -> Conflict:
+    # The unique index on lower(userName), live users only, is the one uniqueness check: it
+    # also settles two concurrent writes of the same name.
+    return Conflict(f"a User with userName {user_name!r} already exists")

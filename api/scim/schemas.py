@@ -7,6 +7,7 @@ mapping may add any), which RFC 7644 allows a service provider to do.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from pydantic import BaseModel as PydanticModel
@@ -95,11 +96,9 @@ def _clean_object(body: dict[str, Any], model: type[PydanticModel]) -> dict[str,
     return cleaned
 
 
+@functools.cache
 def _declared_attributes(model: type[PydanticModel]) -> dict[str, str]:
     """Lower-cased wire names (aliases, extension URNs) to field names."""
-    cached = _DECLARED.get(model)
-    if cached is not None:
-        return cached
     names: dict[str, str] = {}
     for field_name, info in model.model_fields.items():
         for alias in (info.serialization_alias, info.validation_alias, info.alias, field_name):
@@ -109,11 +108,7 @@ def _declared_attributes(model: type[PydanticModel]) -> dict[str, str]:
         if extension:
             names[extension.lower()] = field_name
     names["schemas"] = "schemas"
-    _DECLARED[model] = names
     return names
-
-
-_DECLARED: dict[type[PydanticModel], dict[str, str]] = {}
 
 
 def _is_value_wrapper(model: type[PydanticModel]) -> bool:
@@ -121,14 +116,15 @@ def _is_value_wrapper(model: type[PydanticModel]) -> bool:
     return "value" in model.model_fields and "ref" in model.model_fields
 
 
-def _known_schemas(model: type[PydanticModel]) -> set[str]:
+@functools.cache
+def _known_schemas(model: type[PydanticModel]) -> frozenset[str]:
     """The lower-cased schema URNs a resource model serves: its own and its extensions'."""
     known = {str(getattr(model, "__schema__", "")).lower()}
     for info in model.model_fields.values():
         extension = _extension_urn(info.annotation)
         if extension:
             known.add(extension.lower())
-    return known
+    return frozenset(known)
 
 
 def _extension_urn(annotation: Any) -> str | None:
