@@ -6,20 +6,26 @@ from collections.abc import Collection
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, any_, bindparam, insert, text
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 
 def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-    """`column IN values`, sent to PostgreSQL as `= ANY(one array parameter)`.
+    """`column IN values`, sent to PostgreSQL as `IN (SELECT unnest(one array parameter))`.
 
     An IN list is one bind parameter per value; for the few hundred ids of a roster batch the
     driver spends longer rewriting such a statement than the server spends running it.
+
+    Not `= ANY(array)`: once psycopg prepares a statement, PostgreSQL may settle on a generic
+    plan, and a generic plan tests `= ANY($1)` element by element on every row it reads, a
+    quarter of a second for 500 values against 5,000 rows. With `unnest` the values are a
+    set, which the planner hashes or looks up by index.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        array = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column.in_(select(func.unnest(array)))
     return column.in_(values)
 
 
