@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
+from models.base import utcnow
 from models.db import Database
 from models.events import events_after
 from models.roster import reconcile_organization, roster_of
@@ -171,3 +172,22 @@ class TestReconcile:
             events = events_after(session, tenant.id)
         assert [event.sequence for event in events] == [1, 2, 3, 4]
         assert len({event.id for event in events}) == 4
+
+    def test_names_reach_the_roster_and_events_exactly_as_sent(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        # Quotes, backslashes, braces and commas are what array and JSON encodings escape.
+        families = ['O"Brien \\ {x}, y', "Lovelace 🧮", "Zoë Ñandú"]
+        for i, family in enumerate(families):
+            scim.post("/Users", okta_user(f"user{i}@example.com", given="Ada", family=family))
+        before = utcnow()
+
+        reconcile_organization(database, tenant.id)
+
+        with database.reading() as session:
+            members = roster_of(session, tenant.id)
+            events = events_after(session, tenant.id)
+        expected = [f"Ada {family}" for family in families]
+        assert [member["display_name"] for member in members] == expected
+        assert [event.data["display_name"] for event in events] == expected
+        assert all(before <= event.occurred_at <= utcnow() for event in events)
