@@ -477,14 +477,20 @@ def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
     """Account ids by email, creating the missing ones; safe against a concurrent creator."""
     if not emails:
         return {}
-    existing = _account_ids(session, emails)
-    missing = sorted(emails - existing.keys())
+    found = _account_ids(session, emails)
+    missing = sorted(emails - found.keys())
     if missing:
         now = utcnow()
         rows = [{"email": email, "created_at": now} for email in missing]
-        insert_rows(session, Account.__table__, rows, unless_exists=("email",))
-        existing.update(_account_ids(session, set(missing)))
-    return existing
+        created = insert_rows(
+            session, Account.__table__, rows, returning=("email", "id"), unless_exists=("email",)
+        )
+        found.update({email: account_id for email, account_id in created})
+        # An account a concurrent creator just made was skipped by the insert: read it.
+        raced = emails - found.keys()
+        if raced:
+            found.update(_account_ids(session, raced))
+    return found
 
 
 def _account_ids(session: Session, emails: set[str]) -> dict[str, int]:
