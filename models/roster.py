@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -85,6 +85,30 @@ class ReconcileResult:
     batches: int = 0
 
 
+class ClaimedUser(Protocol):
+    """What applying a directory user reads of it: a row of `_CLAIMED_USER_COLUMNS`."""
+
+    id: str
+    user_name: str
+    external_id: str | None
+    active: bool
+    document: dict[str, Any]
+    deleted_at: datetime | None
+
+
+# Rows, not ORM objects: a batch reads its directory users and never changes them (they are
+# marked applied by one UPDATE), and hundreds of mapped objects a batch cost more than the
+# work they feed.
+_CLAIMED_USER_COLUMNS = (
+    DirectoryUser.id,
+    DirectoryUser.user_name,
+    DirectoryUser.external_id,
+    DirectoryUser.active,
+    DirectoryUser.document,
+    DirectoryUser.deleted_at,
+)
+
+
 @dataclass(frozen=True)
 class DesiredMember:
     """What one directory row asks of the roster."""
@@ -97,7 +121,7 @@ class DesiredMember:
     team: str | None
 
     @classmethod
-    def of(cls, row: DirectoryUser) -> DesiredMember:
+    def of(cls, row: ClaimedUser) -> DesiredMember:
         extension = row.document.get(SCIMGATE_USER_SCHEMA) or {}
         role = extension.get("role") if extension.get("role") in ROLES else DEFAULT_ROLE
         team = extension.get("team")
@@ -147,7 +171,7 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
     with database.writing() as session:
         organization = lock_organization(session, organization_id)
         claim = (
-            select(DirectoryUser)
+            select(*_CLAIMED_USER_COLUMNS)
             .where(
                 DirectoryUser.organization_id == organization_id,
                 DirectoryUser.generation > DirectoryUser.applied_generation,
@@ -157,12 +181,12 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
         )
         if database.is_postgresql:
             claim = claim.with_for_update(skip_locked=True)
-        rows = list(session.scalars(claim))
+        rows: list[ClaimedUser] = list(session.execute(claim))
         events = EventLog(session, organization)
         seats = Seats(session, organization)
         if rows:
             _RosterBatch(session, organization_id, rows, events, seats).apply()
-            _mark_applied(session, rows)
+            _mark_applied(session, DirectoryUser, rows)
         _grant_free_seats(session, organization_id, seats, events)
         if not rows:
             return 0, len(events.appended)
@@ -200,13 +224,16 @@ def _apply_next_group_batch(
         # Deleted groups first, so that a new group may take over a name a deleted one held.
         for row in sorted(rows, key=lambda group: group.deleted_at is None):
             teams.apply_group(row)
-        _mark_applied(session, rows)
+        _mark_applied(session, DirectoryGroup, rows)
         return len(rows), len(events.appended)
 
 
-def _mark_applied(session: Session, rows: list[DirectoryUser] | list[DirectoryGroup]) -> None:
+def _mark_applied(
+    session: Session,
+    table: type[DirectoryUser] | type[DirectoryGroup],
+    rows: list[ClaimedUser] | list[DirectoryGroup],
+) -> None:
     """Record what was applied; applied tombstones have no reason left to exist."""
-    table = type(rows[0])
     tombstones = [row.id for row in rows if row.deleted_at is not None]
     live = [row.id for row in rows if row.deleted_at is None]
     if live:
@@ -257,7 +284,7 @@ class _RosterBatch:
         self,
         session: Session,
         organization_id: int,
-        rows: list[DirectoryUser],
+        rows: list[ClaimedUser],
         events: EventLog,
         seats: Seats,
     ) -> None:
@@ -313,7 +340,7 @@ class _RosterBatch:
             )
         )
 
-    def _add(self, account_id: int, row: DirectoryUser, desired: DesiredMember) -> NewMember:
+    def _add(self, account_id: int, row: ClaimedUser, desired: DesiredMember) -> NewMember:
         desired = self._seated(desired, current_status=None)
         member = NewMember(
             organization_id=self._organization_id,
@@ -344,9 +371,7 @@ class _RosterBatch:
         for member in self._added:
             member.id = ids[member.account_id]
 
-    def _update(
-        self, member: Member | NewMember, row: DirectoryUser, desired: DesiredMember
-    ) -> None:
+    def _update(self, member: Member | NewMember, row: ClaimedUser, desired: DesiredMember) -> None:
         previous_status = member.status
         desired = self._seated(desired, current_status=previous_status)
         if desired.status != MemberStatus.ACTIVE:
@@ -383,7 +408,7 @@ class _RosterBatch:
     def _reason(self, desired: DesiredMember) -> str | None:
         return self._seats.reason if desired.status == MemberStatus.PENDING_SEAT else None
 
-    def _remove(self, member: Member | NewMember, row: DirectoryUser) -> None:
+    def _remove(self, member: Member | NewMember, row: ClaimedUser) -> None:
         if member.status == MemberStatus.REMOVED:
             return
         self._seats.release(member.status)
@@ -458,7 +483,7 @@ def organizations_with_waiting_members(session: Session) -> list[int]:
     )
 
 
-def _event_data(desired: DesiredMember, row: DirectoryUser) -> dict[str, Any]:
+def _event_data(desired: DesiredMember, row: ClaimedUser) -> dict[str, Any]:
     return {
         "email": desired.email,
         "status": desired.status,
