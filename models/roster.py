@@ -296,11 +296,18 @@ class _RosterBatch:
         self._now = utcnow()
         self._teams: list[MemberTeams] = []
         self._added: list[NewMember] = []
+        # Account emails by id, for the events of members who leave.
+        self._emails: dict[int, str] = {}
 
     def apply(self) -> None:
         live_emails = {row.user_name.lower() for row in self._rows if row.deleted_at is None}
         accounts = _ensure_accounts(self._session, live_emails)
         members = self._load_members(list(accounts.values()))
+        self._emails = {account_id: email for email, account_id in accounts.items()}
+        # A member found by its directory user may hold an address no live row names (a
+        # deleted or renamed user); read those now rather than one query per removal.
+        others = {member.account_id for member in members} - self._emails.keys()
+        self._emails.update(_account_emails(self._session, others))
         by_account = {member.account_id: member for member in members}
         by_directory_user = {m.directory_user_id: m for m in members if m.directory_user_id}
         for row in self._rows:
@@ -419,7 +426,7 @@ class _RosterBatch:
         self._events.append(
             "member.removed",
             {
-                "email": _account_email(self._session, member.account_id),
+                "email": self._emails[member.account_id],
                 "status": MemberStatus.REMOVED,
                 "role": member.role,
                 "display_name": member.display_name,
@@ -494,8 +501,11 @@ def _event_data(desired: DesiredMember, row: ClaimedUser) -> dict[str, Any]:
     }
 
 
-def _account_email(session: Session, account_id: int) -> str:
-    return session.scalar(select(Account.email).where(Account.id == account_id)) or ""
+def _account_emails(session: Session, account_ids: set[int]) -> dict[int, str]:
+    if not account_ids:
+        return {}
+    query = select(Account.id, Account.email).where(one_of(session, Account.id, account_ids))
+    return {account_id: email for account_id, email in session.execute(query)}
 
 
 def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:

@@ -191,3 +191,23 @@ class TestReconcile:
         assert [member["display_name"] for member in members] == expected
         assert [event.data["display_name"] for event in events] == expected
         assert all(before <= event.occurred_at <= utcnow() for event in events)
+
+    def test_members_who_leave_are_named_by_the_address_they_had(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        ada = scim.post("/Users", okta_user("ada@example.com")).json
+        bob = scim.post("/Users", okta_user("bob@example.com")).json
+        reconcile_organization(database, tenant.id)
+        scim.delete(f"/Users/{ada['id']}")
+        bob["userName"] = bob["emails"][0]["value"] = "robert@example.com"
+        assert scim.put(f"/Users/{bob['id']}", bob).status_code == 200
+
+        reconcile_organization(database, tenant.id)
+
+        with database.reading() as session:
+            events = events_after(session, tenant.id, after_sequence=2)
+        assert [(event.type, event.data["email"]) for event in events] == [
+            ("member.removed", "ada@example.com"),
+            ("member.removed", "bob@example.com"),
+            ("member.added", "robert@example.com"),
+        ]
