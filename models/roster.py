@@ -170,8 +170,8 @@ def reconcile_organization(
 def _apply_next_batch(database: Database, organization_id: int, batch_size: int) -> tuple[int, int]:
     with database.writing() as session:
         organization = lock_organization(session, organization_id)
-        claim = (
-            select(*_CLAIMED_USER_COLUMNS)
+        dirty = (
+            select(DirectoryUser.id)
             .where(
                 DirectoryUser.organization_id == organization_id,
                 DirectoryUser.generation > DirectoryUser.applied_generation,
@@ -180,7 +180,15 @@ def _apply_next_batch(database: Database, organization_id: int, batch_size: int)
             .limit(batch_size)
         )
         if database.is_postgresql:
-            claim = claim.with_for_update(skip_locked=True)
+            dirty = dirty.with_for_update(skip_locked=True)
+        # The ids are chosen (and locked) before the rows are read: sorting whole rows,
+        # documents and all, to keep the oldest few spilled to disk on PostgreSQL once
+        # thousands of rows waited. `dirty` is what scopes the claim to the organization.
+        claim = (
+            select(*_CLAIMED_USER_COLUMNS)
+            .where(DirectoryUser.id.in_(dirty))
+            .order_by(DirectoryUser.updated_at, DirectoryUser.id)
+        )
         rows: list[ClaimedUser] = list(session.execute(claim))
         events = EventLog(session, organization)
         seats = Seats(session, organization)
