@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from models.base import utcnow
+from models.config import DEFAULT_RECONCILE_BATCH_SIZE
 from models.db import Database
 from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
 from models.events import EventLog, lock_organization
@@ -139,7 +140,7 @@ GROUP_BATCH_SIZE = 20
 
 
 def reconcile_organization(
-    database: Database, organization_id: int, batch_size: int = 500
+    database: Database, organization_id: int, batch_size: int = DEFAULT_RECONCILE_BATCH_SIZE
 ) -> ReconcileResult:
     """Apply every dirty directory row of one organization, one transaction per batch.
 
@@ -542,7 +543,7 @@ def _account_ids(session: Session, emails: set[str]) -> dict[str, int]:
 
 
 def full_reconcile(
-    database: Database, organization_id: int, batch_size: int = 500
+    database: Database, organization_id: int, batch_size: int = DEFAULT_RECONCILE_BATCH_SIZE
 ) -> ReconcileResult:
     """Compare every directory row with the roster and repair drift, with an event per repair.
 
