@@ -4,6 +4,15 @@ The caller builds the statement (already scoped to one organization, filtered), 
 and the keyset condition; this module runs them and decides when a COUNT is needed at all:
 a page that is the first and not full already tells the total, so exact lookups
 (`userName eq ...`) never count.
+
+A page past the first of an index walk (`startIndex` > 1) is read in one statement with
+its total: the counts travel as a one-row derived table joined to the page's rows. When the
+caller knows where the page before ended (`seek`, past the sort key of its last row), the
+page is read as a keyset range from that key instead of skipping `offset` rows, and the
+same statement counts the rows up to that key (all rows less those past it). If they are
+exactly `offset`, the range is the offset page; if not (rows came or went meanwhile), the
+page is read again by offset. So every page of a walk costs about the same, and its rows
+are always the ones `offset` names.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 
@@ -30,6 +39,9 @@ class PageSpec:
     backwards: bool = False
     # Whether the caller needs the total number of matches.
     want_total: bool = True
+    # Offset paging: the rows past the key at which an earlier page ended at `offset`, when
+    # the caller remembers one. Only a hint: it is used only if it still ends at `offset`.
+    seek: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,22 @@ class FetchedPage:
 
 
 def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
-    """One page of `query`'s rows (with the key columns appended to each); see PageSpec."""
+    """One page of `query`'s rows (with the key columns, and maybe counts, appended to each)."""
+    if spec.boundary is None and spec.offset > 0 and spec.limit > 0 and spec.want_total:
+        if spec.seek is not None:
+            sought = _fetch_counted(session, query, spec, seek=spec.seek)
+            if sought is not None:
+                return sought
+        counted = _fetch_counted(session, query, spec, seek=None)
+        if counted is not None:
+            return counted
+        # Past the last row: the page is empty and only the total is left to read.
+        return FetchedPage(rows=[], keys=[], more=False, total=_count(session, query))
+    return _fetch(session, query, spec)
+
+
+def _fetch(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
+    """The page by offset or cursor, then a COUNT only if the page does not tell the total."""
     windowed = query if spec.boundary is None else query.where(spec.boundary)
     rows: list[Any] = []
     keys: list[tuple[Any, ...]] = []
@@ -54,10 +81,7 @@ def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedP
             .offset(spec.offset or None)
             .limit(spec.limit + 1)
         )
-        width = len(spec.keys)
-        for row in session.execute(statement):
-            rows.append(row)
-            keys.append(tuple(row[len(row) - width :]) if width else ())
+        rows, keys = _split(_execute(session, statement), len(spec.keys), 0)
         more = len(rows) > spec.limit
         del rows[spec.limit :], keys[spec.limit :]
         if spec.backwards:
@@ -68,6 +92,68 @@ def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedP
         if spec.boundary is None and spec.limit > 0 and not more and (rows or not spec.offset):
             total = spec.offset + len(rows)
         else:
-            counting = query.with_only_columns(func.count(), maintain_column_froms=True)
-            total = session.scalar(counting.order_by(None)) or 0
+            total = _count(session, query)
     return FetchedPage(rows=rows, keys=keys, more=more, total=total)
+
+
+def _fetch_counted(
+    session: Session, query: Select[Any], spec: PageSpec, seek: ColumnElement[bool] | None
+) -> FetchedPage | None:
+    """The page and the total in one statement; None if it cannot answer.
+
+    Without `seek` the page skips `offset` rows, and None means it is empty (the total
+    then needs a query of its own). With `seek` the page is the range past the sought key,
+    and None means that key no longer ends at `offset`, or the range is empty.
+    """
+    counts = [_counting(query).scalar_subquery().label("total")]
+    if seek is not None:
+        # Counted as the rows past the key, not those up to it: that is a range of the
+        # order's index where there is one, and the comparison is its bound, not a filter.
+        counts.append(_counting(query.where(seek)).scalar_subquery().label("past"))
+    totals = select(*counts).subquery("totals")
+    statement = (
+        (query if seek is None else query.where(seek))
+        .add_columns(*spec.keys, *totals.c)
+        .join(totals, true())
+        .order_by(*spec.order_by)
+        .offset(spec.offset if seek is None else None)
+        .limit(spec.limit + 1)
+    )
+    result = _execute(session, statement)
+    if not result:
+        return None
+    total, *past = result[0][-len(counts) :]
+    if seek is not None and total - past[0] != spec.offset:
+        return None
+    rows, keys = _split(result, len(spec.keys), len(counts))
+    more = len(rows) > spec.limit
+    del rows[spec.limit :], keys[spec.limit :]
+    return FetchedPage(rows=rows, keys=keys, more=more, total=total)
+
+
+def _counting(query: Select[Any]) -> Select[Any]:
+    return query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return _execute(session, _counting(query))[0][0] or 0
+
+
+def _execute(session: Session, statement: Select[Any]) -> list[Any]:
+    # Plain rows through the session's connection: a page is read, never changed, and the
+    # ORM's result machinery would cost more per row than the query does.
+    return session.connection().execute(statement).all()
+
+
+def _split(
+    result: list[Any], key_width: int, trailing: int
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """The rows as they came, and each one's key: the columns before the `trailing` ones."""
+    keys: list[tuple[Any, ...]] = []
+    if key_width:
+        for row in result:
+            end = len(row) - trailing
+            keys.append(tuple(row[end - key_width : end]))
+    else:
+        keys = [()] * len(result)
+    return result, keys

@@ -100,6 +100,79 @@ class TestIndexPagination:
         page = scim.get("/Users", params={"count": 0}).json
         assert (page["totalResults"], page["Resources"]) == (2, [])
 
+    def walk_by_index(self, scim, params) -> tuple[list[str], list[dict]]:
+        """Okta's import: startIndex=1, 1+count, ... until a short page or the total."""
+        names, pages, start = [], [], 1
+        for _ in range(50):
+            page = scim.get("/Users", params={**params, "startIndex": start}).json
+            pages.append(page)
+            names += user_names(page)
+            if page["itemsPerPage"] < params["count"] or len(names) >= page["totalResults"]:
+                break
+            start += params["count"]
+        return names, pages
+
+    def test_walks_by_start_index_see_every_user_once_with_the_total(self, scim):
+        users = add_users(scim, 10)
+
+        for _ in range(2):
+            names, pages = self.walk_by_index(scim, {"count": 3})
+
+            assert names == [user["userName"] for user in users]
+            assert [page["startIndex"] for page in pages] == [1, 4, 7, 10]
+            assert [page["itemsPerPage"] for page in pages] == [3, 3, 3, 1]
+            assert {page["totalResults"] for page in pages} == {10}
+
+    def test_a_start_index_past_the_end_is_an_empty_page_with_the_total(self, scim):
+        add_users(scim, 4)
+        scim.get("/Users", params={"startIndex": 1, "count": 2})
+        scim.get("/Users", params={"startIndex": 3, "count": 2})
+
+        page = scim.get("/Users", params={"startIndex": 5, "count": 2}).json
+        beyond = scim.get("/Users", params={"startIndex": 40, "count": 2}).json
+
+        assert (page["totalResults"], page["itemsPerPage"], page["Resources"]) == (4, 0, [])
+        assert (beyond["totalResults"], beyond["startIndex"], beyond["Resources"]) == (4, 40, [])
+
+    def test_a_user_deleted_between_pages_moves_the_next_page_up(self, scim):
+        users = add_users(scim, 9)
+        first = scim.get("/Users", params={"startIndex": 1, "count": 3}).json
+        assert scim.delete(f"/Users/{users[1]['id']}").status_code == 204
+
+        second = scim.get("/Users", params={"startIndex": 4, "count": 3}).json
+
+        # startIndex counts in the order as it is now: the 4th user is the one that was 5th.
+        assert user_names(first) == [u["userName"] for u in users[:3]]
+        assert user_names(second) == [u["userName"] for u in users[4:7]]
+        assert second["totalResults"] == 8
+
+    def test_a_user_sorted_ahead_of_the_next_page_moves_it_down(self, scim):
+        users = add_users(scim, 8)
+        by_name = sorted(u["userName"] for u in users)
+        first = scim.get("/Users", params={"startIndex": 1, "count": 3, "sortBy": "userName"})
+        scim.post("/Users", okta_user("aaron@example.com"))
+
+        second = scim.get("/Users", params={"startIndex": 4, "count": 3, "sortBy": "userName"})
+
+        assert user_names(first.json) == by_name[:3]
+        assert user_names(second.json) == by_name[2:5]
+        assert second.json["totalResults"] == 9
+
+    def test_sorted_and_filtered_walks_by_start_index(self, scim):
+        users = add_users(scim, 9)
+        params = {
+            "count": 2,
+            "sortBy": "title",
+            "sortOrder": "descending",
+            "filter": 'userName sw "user0"',
+        }
+
+        names, pages = self.walk_by_index(scim, params)
+
+        whole = scim.get("/Users", params={**params, "count": 100}).json
+        assert names == user_names(whole) and len(names) == len(users)
+        assert {page["totalResults"] for page in pages} == {len(users)}
+
     @pytest.mark.parametrize("params", [{"count": "many"}, {"startIndex": "x"}])
     def test_non_numbers_are_invalid_value(self, scim, params):
         response = scim.get("/Users", params=params)

@@ -15,6 +15,7 @@ from api.request import read_body, scim_base_url
 from api.scim.cursors import CursorCodec
 from api.scim.listing import (
     InvalidListRequest,
+    WalkPositions,
     page_response,
     plan_list,
     search_from_body,
@@ -58,6 +59,7 @@ class ResourceQueries:
         self._render = render
         self._max_page_size = max_page_size
         self._codec = codec
+        self._walks = WalkPositions()
 
     def list(self, req: falcon.Request, resp: falcon.Response) -> None:
         """GET on the resource type's endpoint."""
@@ -127,8 +129,11 @@ class ResourceQueries:
 
     def _answer(self, req: falcon.Request, resp: falcon.Response, search: Any) -> None:
         tenant = req.context.tenant
-        plan = plan_list(search, self.mapping, tenant.id, self._max_page_size, self._codec)
+        plan = plan_list(
+            search, self.mapping, tenant.id, self._max_page_size, self._codec, self._walks
+        )
         fetched = self._fetch(tenant.id, plan.condition, plan.page)
+        self._walks.remember(plan, fetched)
         base_url = scim_base_url(req)
         resp.media = page_response(
             plan, fetched, lambda row: self._render(row, base_url), self._codec

@@ -6,7 +6,10 @@ the total order, which page (by `startIndex`, or by cursor), and the projection 
 resource. Pagination:
 
 - index (the default): `startIndex` is 1-based, `count` defaults to DEFAULT_PAGE_SIZE and is
-  capped at the server's maximum page size; `itemsPerPage` is the number of Resources.
+  capped at the server's maximum page size; `itemsPerPage` is the number of Resources. An
+  import walks every page in turn (`startIndex=1,101,201,...`): `WalkPositions` remembers
+  where each page ended, so the next one seeks to that row's key instead of skipping every
+  row before it (models/paging.py uses the key only while it still ends at that index).
 - cursor (RFC 9865): `cursor` empty asks for the first page, then `nextCursor` /
   `previousCursor` from each response. Keyset-based (see api/scim/cursors.py), so paging
   through a whole directory costs one indexed range query per page. `totalResults` is left
@@ -16,6 +19,8 @@ resource. Pagination:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +108,44 @@ class ListPlan:
     projection: Projection
     start_index: int | None
     cursor_scope: str | None
+    # Index pages: what a remembered page end is valid for (the same query in the same
+    # organization); see WalkPositions.
+    walk_scope: str | None = None
 
     @property
     def uses_cursor(self) -> bool:
         return self.cursor_scope is not None
+
+
+class WalkPositions:
+    """Where recent index pages ended: the sort key of each one's last row.
+
+    Kept by the query (organization, resource type, filter, order) and the `startIndex` of
+    the page that follows, so the next page of a walk can start right after that row. A
+    bounded cache of this process: a page it does not know skips rows as usual.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._ends: OrderedDict[tuple[str, int], list[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def find(self, scope: str, start_index: int) -> list[Any] | None:
+        """The encoded key of the row just before `start_index`, if a page ended there."""
+        with self._lock:
+            return self._ends.get((scope, start_index))
+
+    def remember(self, plan: ListPlan, fetched: FetchedPage) -> None:
+        """Note where an index page ended, if another page follows it."""
+        if plan.walk_scope is None or plan.start_index is None or not fetched.more:
+            return
+        position = (plan.walk_scope, plan.start_index + len(fetched.rows))
+        key = plan.ordering.encode(fetched.keys[-1])
+        with self._lock:
+            self._ends[position] = key
+            self._ends.move_to_end(position)
+            while len(self._ends) > self._capacity:
+                self._ends.popitem(last=False)
 
 
 def plan_list(
@@ -115,6 +154,7 @@ def plan_list(
     organization_id: int,
     max_page_size: int,
     codec: CursorCodec,
+    walks: WalkPositions | None = None,
 ) -> ListPlan:
     """Compile a validated request into SQL pieces; invalidFilter/invalidCursor on failure."""
     condition = compile_filter(search.filter, mapping) if search.filter is not None else None
@@ -127,14 +167,23 @@ def plan_list(
         mapping.schema,
         [str(schema) for schema, _ in mapping.model.get_extension_models().items()],
     )
-    if search.cursor is None:
-        start_index = search.start_index or 1
-        page = PageSpec(order_by=ordering.order_by(), keys=(), limit=count, offset=start_index - 1)
-        return ListPlan(mapping, condition, ordering, page, projection, start_index, None)
-
     scope = cursor_scope(
         organization_id, mapping.resource_type, str(search.filter or ""), ordering.signature
     )
+    if search.cursor is None:
+        start_index = search.start_index or 1
+        ended = walks.find(scope, start_index) if walks is not None and start_index > 1 else None
+        page = PageSpec(
+            order_by=ordering.order_by(),
+            keys=ordering.keys,
+            limit=count,
+            offset=start_index - 1,
+            seek=None if ended is None else ordering.after(ordering.decode(ended)),
+        )
+        return ListPlan(
+            mapping, condition, ordering, page, projection, start_index, None, walk_scope=scope
+        )
+
     position = codec.decode(scope, search.cursor) if search.cursor else None
     boundary = None
     backwards = False
