@@ -2,7 +2,9 @@
 
 A group's document never holds its members: each membership is a row of
 `directory_group_members`, so adding or removing one member costs the same in a group of ten
-or of fifty thousand. Every statement starts from `groups_of(organization_id)` or
+or of fifty thousand. A change also notes the users it touched in
+`directory_group_member_changes`, under the generation it gives the group, so that the
+roster applies those users only. Every statement starts from `groups_of(organization_id)` or
 `memberships_of(organization_id)`.
 """
 
@@ -22,7 +24,7 @@ from models.base import utcnow
 from models.db import Database
 from models.directory import ChangeListener, check_if_match
 from models.errors import Conflict, InvalidValue, NotFound
-from models.memberships import chunked, live_user_ids, memberships_of
+from models.memberships import chunked, live_user_ids, memberships_of, record_member_changes
 from models.paging import FetchedPage, PageSpec, fetch_page
 from models.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
 
@@ -223,6 +225,10 @@ class GroupService:
             row.updated_at = utcnow()
             if renamed or members.changed:
                 row.generation += 1
+                if members.touched is not None:
+                    record_member_changes(
+                        session, organization_id, row.id, row.generation, members.touched
+                    )
             self._flush_unique(session, write.display_name)
         if renamed or members.changed:
             self._on_change(organization_id)
@@ -284,6 +290,9 @@ class _Members:
         # Who is in the group changed (the roster cares), or only a member's display did.
         self.changed = False
         self.relabelled = False
+        # Every user whose membership may have changed; None once that is not known (all
+        # members removed), and the roster then compares the whole group.
+        self.touched: set[str] | None = set()
 
     def apply(self, step: MembershipStep) -> None:
         if step.action == MembershipAction.ADD:
@@ -302,6 +311,7 @@ class _Members:
         self._check_users(set(wanted))
         present = self._present(set(wanted))
         missing = sorted(wanted.keys() - present.keys())
+        self._touch(missing)
         if missing:
             self._session.execute(
                 insert(DirectoryGroupMember),
@@ -330,6 +340,7 @@ class _Members:
                 self.relabelled = True
 
     def remove(self, user_ids: Sequence[str]) -> None:
+        self._touch(user_ids)
         for batch in chunked(sorted(set(user_ids))):
             result = self._session.execute(
                 self._delete().where(DirectoryGroupMember.user_id.in_(batch))
@@ -339,6 +350,11 @@ class _Members:
     def remove_all(self) -> None:
         result = self._session.execute(self._delete())
         self.changed = self.changed or result.rowcount > 0
+        self.touched = None
+
+    def _touch(self, user_ids: Sequence[str]) -> None:
+        if self.touched is not None:
+            self.touched.update(user_ids)
 
     def replace(self, members: Sequence[MemberRef]) -> None:
         wanted = {member.user_id for member in members}

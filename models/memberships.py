@@ -10,11 +10,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
+from models.sql import insert_rows
+from models.tables import (
+    DirectoryGroup,
+    DirectoryGroupMember,
+    DirectoryGroupMemberChange,
+    DirectoryUser,
+)
 
 # Ids per IN (...) list: well under SQLite's limit on bound parameters.
 CHUNK = 500
@@ -81,7 +87,38 @@ def detach_user_from_groups(session: Session, organization_id: int, user_id: str
         )
         .execution_options(synchronize_session=False)
     )
+    # Under each group's new generation, so the roster applies this user alone.
+    touched_groups = select(
+        DirectoryGroup.id,
+        DirectoryGroup.generation,
+        literal(user_id),
+        DirectoryGroup.organization_id,
+    ).where(DirectoryGroup.organization_id == organization_id, DirectoryGroup.id.in_(group_ids))
+    session.execute(
+        insert(DirectoryGroupMemberChange).from_select(
+            ["group_id", "generation", "user_id", "organization_id"], touched_groups
+        )
+    )
     return len(group_ids)
+
+
+def record_member_changes(
+    session: Session, organization_id: int, group_id: str, generation: int, user_ids: set[str]
+) -> None:
+    """Note the users whose membership of a group changed at this generation of the group."""
+    insert_rows(
+        session,
+        DirectoryGroupMemberChange.__table__,
+        [
+            {
+                "group_id": group_id,
+                "generation": generation,
+                "user_id": user_id,
+                "organization_id": organization_id,
+            }
+            for user_id in sorted(user_ids)
+        ],
+    )
 
 
 def groups_of_users(

@@ -297,6 +297,25 @@ class DirectoryGroupMember(Base):
     display: Mapped[str | None] = mapped_column(String(255))
 
 
+class DirectoryGroupMemberChange(Base):
+    """A user whose membership of a group changed at one of the group's generations.
+
+    Written with the change, so that applying a group touches only the members that changed
+    rather than comparing every member of a large group. A generation the API bumped
+    without rows here (a rename, a removal of every member, a drift repair) asks the roster
+    to compare the whole group.
+    """
+
+    __tablename__ = "directory_group_member_changes"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("directory_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+
+
 class TeamStatus:
     ACTIVE = "active"
     DELETED = "deleted"

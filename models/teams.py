@@ -3,7 +3,9 @@
 A member is in a team for one or both of two reasons, kept as flags on its team_members row:
 its directory user is in the team's group (`via_group`), or its `team` attribute names the
 team (`via_attribute`). The row exists while either flag holds. Group diffs run as set
-operations in SQL, so Python only ever sees the members that actually change.
+operations in SQL, so Python only ever sees the members that actually change, and they
+compare only the users the group's changes noted (`directory_group_member_changes`) when
+those account for every generation since the group was last applied.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from models.tables import (
     Account,
     DirectoryGroup,
     DirectoryGroupMember,
+    DirectoryGroupMemberChange,
     Member,
     Team,
     TeamMember,
@@ -30,6 +33,8 @@ from models.tables import (
 )
 
 REMOVED = "removed"
+# Past this many noted users, a group's diff compares the whole group in one pass instead.
+MAX_TOUCHED_USERS = 2_000
 
 
 def teams_of(organization_id: int) -> Any:
@@ -197,7 +202,12 @@ class TeamRoster:
     # -- groups: called for each dirty directory group --------------------------------------
 
     def apply_group(self, group: DirectoryGroup) -> None:
-        """Make the group's team exist, carry its name and hold exactly its live members."""
+        """Make the group's team exist, carry its name and hold exactly its live members.
+
+        A team that already mirrored the group compares only the users its changes noted,
+        when there are notes for every generation since it was last applied; a new team,
+        or a generation without notes, compares every member.
+        """
         team = self._session.scalar(
             teams_of(self._organization_id).where(Team.directory_group_id == group.id)
         )
@@ -205,11 +215,42 @@ class TeamRoster:
             if team is not None:
                 self._release(team)
             return
+        touched = None
         if team is None:
             team = self._adopt_or_create(group)
-        elif team.name != group.display_name:
-            self._rename(team, group)
-        self._diff_group_members(team, group.id)
+        else:
+            if team.name != group.display_name:
+                self._rename(team, group)
+            touched = self._touched_users(group)
+        self._diff_group_members(team, group.id, touched)
+        self._session.execute(
+            delete(DirectoryGroupMemberChange).where(
+                DirectoryGroupMemberChange.organization_id == self._organization_id,
+                DirectoryGroupMemberChange.group_id == group.id,
+                DirectoryGroupMemberChange.generation <= group.generation,
+            )
+        )
+
+    def _touched_users(self, group: DirectoryGroup) -> list[str] | None:
+        """The users the group's pending changes noted; None if the whole group must be compared.
+
+        That is when a generation since the last apply has no notes (a rename, a removal of
+        every member, a drift repair), or when the notes name so many users that one pass
+        over the group costs less than looking them up.
+        """
+        noted = select(DirectoryGroupMemberChange.user_id).where(
+            DirectoryGroupMemberChange.organization_id == self._organization_id,
+            DirectoryGroupMemberChange.group_id == group.id,
+            DirectoryGroupMemberChange.generation > group.applied_generation,
+            DirectoryGroupMemberChange.generation <= group.generation,
+        )
+        generations = self._session.scalar(
+            noted.with_only_columns(func.count(DirectoryGroupMemberChange.generation.distinct()))
+        )
+        if generations != group.generation - group.applied_generation:
+            return None
+        users = list(self._session.scalars(noted.distinct().limit(MAX_TOUCHED_USERS + 1)))
+        return users if len(users) <= MAX_TOUCHED_USERS else None
 
     def _adopt_or_create(self, group: DirectoryGroup) -> Team:
         holder = self._holder_of(group.display_name, exclude_team_id=None)
@@ -335,27 +376,79 @@ class TeamRoster:
         )
         return team
 
-    def _diff_group_members(self, team: Team, group_id: str) -> None:
+    def _diff_group_members(self, team: Team, group_id: str, touched: list[str] | None) -> None:
+        """Set the team's group flags from the group's members: of the `touched` users, or all."""
         self._session.flush()
-        wanted = (
-            select(Member.id)
-            .join(DirectoryGroupMember, DirectoryGroupMember.user_id == Member.directory_user_id)
-            .where(
-                DirectoryGroupMember.organization_id == self._organization_id,
-                DirectoryGroupMember.group_id == group_id,
-                Member.organization_id == self._organization_id,
-                Member.status != REMOVED,
+        if touched is None:
+            wanted = (
+                select(Member.id)
+                .join(
+                    DirectoryGroupMember,
+                    DirectoryGroupMember.user_id == Member.directory_user_id,
+                )
+                .where(
+                    DirectoryGroupMember.organization_id == self._organization_id,
+                    DirectoryGroupMember.group_id == group_id,
+                    Member.organization_id == self._organization_id,
+                    Member.status != REMOVED,
+                )
             )
-        )
-        current = select(TeamMember.member_id).where(
-            TeamMember.team_id == team.id, TeamMember.via_group.is_(True)
-        )
-        joining = list(self._session.scalars(except_(wanted, current)))
-        leaving = list(self._session.scalars(except_(current, wanted)))
+            current = select(TeamMember.member_id).where(
+                TeamMember.team_id == team.id, TeamMember.via_group.is_(True)
+            )
+            joining = list(self._session.scalars(except_(wanted, current)))
+            leaving = list(self._session.scalars(except_(current, wanted)))
+        else:
+            joining, leaving = [], []
+            for batch in chunked(touched):
+                wanted_ids, current_ids = self._group_flags_of(team, group_id, batch)
+                joining += sorted(wanted_ids - current_ids)
+                leaving += sorted(current_ids - wanted_ids)
         if joining:
             self._add_group_flags(team, joining)
         if leaving:
             self._remove_group_flags(team, leaving)
+
+    def _group_flags_of(
+        self, team: Team, group_id: str, user_ids: list[str]
+    ) -> tuple[set[int], set[int]]:
+        """Of these users' members: those the group wants in the team, those the team has.
+
+        Each table is reached through the given ids (an index lookup per id), whatever
+        the planner believes about the size of the group or the team.
+        """
+        in_group = and_(
+            DirectoryGroupMember.organization_id == self._organization_id,
+            DirectoryGroupMember.group_id == group_id,
+            DirectoryGroupMember.user_id == Member.directory_user_id,
+            one_of(self._session, DirectoryGroupMember.user_id, user_ids),
+        )
+        members = self._session.execute(
+            select(Member.id, Member.status, DirectoryGroupMember.user_id)
+            .outerjoin(DirectoryGroupMember, in_group)
+            .where(
+                Member.organization_id == self._organization_id,
+                one_of(self._session, Member.directory_user_id, user_ids),
+            )
+        ).all()
+        wanted = {
+            member_id
+            for member_id, status, grouped in members
+            if grouped is not None and status != REMOVED
+        }
+        member_ids = sorted({member_id for member_id, _, _ in members})
+        if not member_ids:
+            return wanted, set()
+        current = set(
+            self._session.scalars(
+                select(TeamMember.member_id).where(
+                    TeamMember.team_id == team.id,
+                    TeamMember.via_group.is_(True),
+                    one_of(self._session, TeamMember.member_id, member_ids),
+                )
+            )
+        )
+        return wanted, current
 
     def _group_member_ids(self, team_id: int) -> list[int]:
         return list(

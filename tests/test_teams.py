@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from models.db import Database
 from models.events import events_after
-from models.roster import reconcile_organization
-from models.tables import DirectoryGroup
+from models.roster import full_reconcile, reconcile_organization
+from models.tables import (
+    Account,
+    DirectoryGroup,
+    DirectoryGroupMemberChange,
+    Member,
+    TeamMember,
+)
 from models.teams import teams_roster
 from tests.support.scim import (
     SCIMGATE_USER_SCHEMA,
@@ -199,6 +205,125 @@ class TestGroupsBecomeTeams:
 
         assert dirty_groups(database) == 0
         assert scim.get(f"/Groups/{group_id}").json["meta"]["version"] == version
+
+
+def drop_team_rows_behind_our_back(database: Database, email: str) -> None:
+    with database.writing() as session:
+        member = select(Member.id).join(Account, Account.id == Member.account_id)
+        session.execute(
+            delete(TeamMember).where(TeamMember.member_id.in_(member.where(Account.email == email)))
+        )
+
+
+def pending_member_changes(database: Database) -> int:
+    with database.reading() as session:
+        return session.scalar(select(func.count()).select_from(DirectoryGroupMemberChange))
+
+
+class TestMembershipChangesApplyWhatChanged:
+    """A change to a group's members is applied to the users it names, not to the whole group.
+
+    Drift planted in the team (a row deleted behind our back) shows which members an apply
+    compared: a one-member change leaves it alone, the daily full reconcile repairs it.
+    """
+
+    def test_a_one_member_change_compares_that_member_only(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        ada, bob, cat = (user(scim, f"{name}@example.com") for name in ("ada", "bob", "cat"))
+        group_id = group(scim, "Engineering", ada, bob)
+        reconcile_organization(database, tenant.id)
+        drop_team_rows_behind_our_back(database, "bob@example.com")
+
+        scim.patch(
+            f"/Groups/{group_id}", patch_op({"op": "add", "path": "members", "value": members(cat)})
+        )
+        reconcile_organization(database, tenant.id)
+
+        assert teams(database, tenant) == {"Engineering": ["ada@example.com", "cat@example.com"]}
+        assert pending_member_changes(database) == 0
+        full_reconcile(database, tenant.id)
+        assert teams(database, tenant) == {
+            "Engineering": ["ada@example.com", "bob@example.com", "cat@example.com"]
+        }
+
+    def test_a_drift_repair_restores_a_group_with_changes_pending(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        ada, bob, cat = (user(scim, f"{name}@example.com") for name in ("ada", "bob", "cat"))
+        group_id = group(scim, "Engineering", ada, bob)
+        reconcile_organization(database, tenant.id)
+        drop_team_rows_behind_our_back(database, "bob@example.com")
+        scim.patch(
+            f"/Groups/{group_id}",
+            patch_op({"op": "remove", "path": f'members[value eq "{ada}"]'}),
+        )
+        scim.patch(
+            f"/Groups/{group_id}", patch_op({"op": "add", "path": "members", "value": members(cat)})
+        )
+
+        full_reconcile(database, tenant.id)
+
+        assert teams(database, tenant) == {"Engineering": ["bob@example.com", "cat@example.com"]}
+
+    def test_a_rename_compares_the_whole_group(self, scim: ScimClient, database: Database, tenant):
+        ada, bob = user(scim, "ada@example.com"), user(scim, "bob@example.com")
+        group_id = group(scim, "Eng", ada, bob)
+        reconcile_organization(database, tenant.id)
+        drop_team_rows_behind_our_back(database, "bob@example.com")
+
+        scim.patch(
+            f"/Groups/{group_id}",
+            patch_op({"op": "replace", "path": "displayName", "value": "Engineering"}),
+        )
+        reconcile_organization(database, tenant.id)
+
+        assert teams(database, tenant) == {"Engineering": ["ada@example.com", "bob@example.com"]}
+
+    def test_removing_every_member_then_adding_one_leaves_just_that_one(
+        self, scim: ScimClient, database: Database, tenant, drain
+    ):
+        ada, bob, cat = (user(scim, f"{name}@example.com") for name in ("ada", "bob", "cat"))
+        group_id = group(scim, "Engineering", ada, bob)
+        drain()
+
+        response = scim.patch(
+            f"/Groups/{group_id}",
+            patch_op(
+                {"op": "remove", "path": "members"},
+                {"op": "add", "path": "members", "value": members(cat)},
+            ),
+        )
+        assert response.status_code == 204
+        drain()
+
+        assert teams(database, tenant) == {"Engineering": ["cat@example.com"]}
+        assert team_events(database, tenant)[-3:] == [
+            ("team.member_added", "Engineering", "cat@example.com"),
+            ("team.member_removed", "Engineering", "ada@example.com"),
+            ("team.member_removed", "Engineering", "bob@example.com"),
+        ]
+        assert pending_member_changes(database) == 0
+
+    def test_changes_spread_over_several_requests_are_all_applied(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        ada, bob, cat = (user(scim, f"{name}@example.com") for name in ("ada", "bob", "cat"))
+        group_id = group(scim, "Engineering", ada)
+        reconcile_organization(database, tenant.id)
+
+        for operation in (
+            {"op": "add", "path": "members", "value": members(bob)},
+            {"op": "add", "path": "members", "value": members(cat)},
+            {"op": "remove", "path": f'members[value eq "{ada}"]'},
+            {"op": "remove", "path": f'members[value eq "{bob}"]'},
+            {"op": "add", "path": "members", "value": members(ada)},
+        ):
+            assert scim.patch(f"/Groups/{group_id}", patch_op(operation)).status_code == 204
+        reconcile_organization(database, tenant.id)
+
+        assert teams(database, tenant) == {"Engineering": ["ada@example.com", "cat@example.com"]}
+        assert pending_member_changes(database) == 0
 
 
 class TestTeamAttribute:
