@@ -6,13 +6,14 @@ a page that is the first and not full already tells the total, so exact lookups
 (`userName eq ...`) never count.
 
 A page past the first of an index walk (`startIndex` > 1) is read in one statement with
-its total: the counts travel as a one-row derived table joined to the page's rows. When the
-caller knows where the page before ended (`seek`, past the sort key of its last row), the
-page is read as a keyset range from that key instead of skipping `offset` rows, and the
-same statement counts the rows up to that key (all rows less those past it). If they are
-exactly `offset`, the range is the offset page; if not (rows came or went meanwhile), the
-page is read again by offset. So every page of a walk costs about the same, and its rows
-are always the ones `offset` names.
+its total: the counts travel as uncorrelated scalar subqueries (computed once) among the
+page's columns. On PostgreSQL, skipping `offset` rows reads each of them from the table, so
+when the caller knows where the page before ended (`seek`: the rows past the sort key of
+its last row), the page is read as a range from that key instead, and the same statement
+counts the rows up to the key and those past it. If the former are exactly `offset`, the
+range is the offset page; if not (rows came or went meanwhile), the page is read again by
+offset. So every page of a walk costs about the same, and its rows are always the ones
+`offset` names. SQLite steps over index entries without reading their rows, and skips.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, func, not_
 from sqlalchemy.orm import Session
 
 
@@ -40,7 +41,8 @@ class PageSpec:
     # Whether the caller needs the total number of matches.
     want_total: bool = True
     # Offset paging: the rows past the key at which an earlier page ended at `offset`, when
-    # the caller remembers one. Only a hint: it is used only if it still ends at `offset`.
+    # the caller remembers one. Only a hint: used on PostgreSQL, and only while the rows up
+    # to that key are still exactly `offset`.
     seek: ColumnElement[bool] | None = None
 
 
@@ -56,7 +58,7 @@ class FetchedPage:
 def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
     """One page of `query`'s rows (with the key columns, and maybe counts, appended to each)."""
     if spec.boundary is None and spec.offset > 0 and spec.limit > 0 and spec.want_total:
-        if spec.seek is not None:
+        if spec.seek is not None and session.get_bind().dialect.name == "postgresql":
             sought = _fetch_counted(session, query, spec, seek=spec.seek)
             if sought is not None:
                 return sought
@@ -105,16 +107,16 @@ def _fetch_counted(
     then needs a query of its own). With `seek` the page is the range past the sought key,
     and None means that key no longer ends at `offset`, or the range is empty.
     """
-    counts = [_counting(query).scalar_subquery().label("total")]
-    if seek is not None:
-        # Counted as the rows past the key, not those up to it: that is a range of the
-        # order's index where there is one, and the comparison is its bound, not a filter.
-        counts.append(_counting(query.where(seek)).scalar_subquery().label("past"))
-    totals = select(*counts).subquery("totals")
+    if seek is None:
+        counts = [_counting(query)]
+    else:
+        # The rows up to the key and those past it, each a range of the order's index where
+        # there is one (the key is its bound, not a filter on every row): together they are
+        # the total, read once.
+        counts = [_counting(query.where(not_(seek))), _counting(query.where(seek))]
     statement = (
         (query if seek is None else query.where(seek))
-        .add_columns(*spec.keys, *totals.c)
-        .join(totals, true())
+        .add_columns(*spec.keys, *(count.scalar_subquery() for count in counts))
         .order_by(*spec.order_by)
         .offset(spec.offset if seek is None else None)
         .limit(spec.limit + 1)
@@ -122,13 +124,13 @@ def _fetch_counted(
     result = _execute(session, statement)
     if not result:
         return None
-    total, *past = result[0][-len(counts) :]
-    if seek is not None and total - past[0] != spec.offset:
+    counted = result[0][-len(counts) :]
+    if seek is not None and counted[0] != spec.offset:
         return None
     rows, keys = _split(result, len(spec.keys), len(counts))
     more = len(rows) > spec.limit
     del rows[spec.limit :], keys[spec.limit :]
-    return FetchedPage(rows=rows, keys=keys, more=more, total=total)
+    return FetchedPage(rows=rows, keys=keys, more=more, total=sum(counted))
 
 
 def _counting(query: Select[Any]) -> Select[Any]:
