@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from models.base import new_id, utcnow
 from models.db import Database
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from models.listing_version import live_users_version
 from models.memberships import GroupRef, detach_user_from_groups, groups_of_users
 from models.organizations import verified_domains
 from models.paging import FetchedPage, PageSpec, fetch_page
@@ -176,8 +177,13 @@ class DirectoryService:
         query = users_of(organization_id).with_only_columns(*_STORED_USER_COLUMNS)
         if condition is not None:
             query = query.where(condition)
+        # Unfiltered and in creation order, a page moves only when users come or go, which
+        # the version tells: the next page of a walk then need not count them again.
+        version = None
+        if condition is None and page.fixed_order:
+            version = live_users_version(organization_id)
         with self._database.reading() as session:
-            return fetch_page(session, query, page)
+            return fetch_page(session, query, page, version)
 
     def create_user(
         self,

@@ -5,15 +5,25 @@ and the keyset condition; this module runs them and decides when a COUNT is need
 a page that is the first and not full already tells the total, so exact lookups
 (`userName eq ...`) never count.
 
-A page past the first of an index walk (`startIndex` > 1) is read in one statement with
-its total: the counts travel as uncorrelated scalar subqueries (computed once) among the
-page's columns. On PostgreSQL, skipping `offset` rows reads each of them from the table, so
-when the caller knows where the page before ended (`seek`: the rows past the sort key of
-its last row), the page is read as a range from that key instead, and the same statement
-counts the rows up to the key and those past it. If the former are exactly `offset`, the
-range is the offset page; if not (rows came or went meanwhile), the page is read again by
-offset. So every page of a walk costs about the same, and its rows are always the ones
-`offset` names. SQLite steps over index entries without reading their rows, and skips.
+An import walks every page in turn (`startIndex=1,101,201,...`). On PostgreSQL, skipping
+`offset` rows reads each of them from the table, and a COUNT reads every index entry (and,
+until VACUUM has passed, every row) of the organization, so a walk that skipped and
+counted on each page cost what the square of the directory's size does. There:
+
+- A page past the first is one statement with its total: the counts travel as uncorrelated
+  scalar subqueries (computed once) among the page's columns.
+- When the caller knows where the page before ended (`seek`: the rows past the sort key of
+  its last row), the page is read as a range from that key, and the same statement counts
+  the rows up to the key and those past it. If the former are exactly `offset`, the range
+  is the offset page; if not (rows came or went meanwhile), the page is read by offset.
+- When the caller also knows the total and `version` an earlier page read, and the query has
+  a `version` (a value that changes whenever the rows it matches may have), the range is
+  read with the version alone: if it has not changed, neither have the rows up to the key
+  nor the total, and nothing is counted.
+
+So every page of a walk costs about the same, and its rows and total are always those of
+the moment it is read. SQLite steps over skipped index entries without reading their rows
+and counts an index in memory: it skips and counts.
 """
 
 from __future__ import annotations
@@ -44,6 +54,12 @@ class PageSpec:
     # the caller remembers one. Only a hint: used on PostgreSQL, and only while the rows up
     # to that key are still exactly `offset`.
     seek: ColumnElement[bool] | None = None
+    # With `seek`: the total and the query's version that page read in one statement.
+    known_total: int | None = None
+    known_version: Any = None
+    # The order reads only what a row never changes (its creation time and id), so only rows
+    # coming or going can move a row's position.
+    fixed_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,21 +69,43 @@ class FetchedPage:
     # More rows exist past the page in the direction of travel.
     more: bool
     total: int | None
+    # The query's version, read in the same statement as `total`; None if not read.
+    version: Any = None
 
 
-def fetch_page(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
-    """One page of `query`'s rows (with the key columns, and maybe counts, appended to each)."""
-    if spec.boundary is None and spec.offset > 0 and spec.limit > 0 and spec.want_total:
-        if spec.seek is not None and session.get_bind().dialect.name == "postgresql":
-            sought = _fetch_counted(session, query, spec, seek=spec.seek)
-            if sought is not None:
-                return sought
-        counted = _fetch_counted(session, query, spec, seek=None)
-        if counted is not None:
-            return counted
-        # Past the last row: the page is empty and only the total is left to read.
-        return FetchedPage(rows=[], keys=[], more=False, total=_count(session, query))
-    return _fetch(session, query, spec)
+def fetch_page(
+    session: Session,
+    query: Select[Any],
+    spec: PageSpec,
+    version: Select[Any] | None = None,
+) -> FetchedPage:
+    """One page of `query`'s rows (with the key columns, and maybe counts, appended to each).
+
+    `version`, if given, selects one value that changes whenever the rows `query` matches
+    may have changed (None while it cannot tell); see the module's description.
+    """
+    if (
+        spec.boundary is not None
+        or spec.limit == 0
+        or not spec.want_total
+        or session.get_bind().dialect.name != "postgresql"
+    ):
+        return _fetch(session, query, spec)
+    if spec.seek is not None:
+        if version is not None and spec.known_version is not None:
+            unchanged = _fetch_unchanged(session, query, spec, spec.seek, version)
+            if unchanged is not None:
+                return unchanged
+        sought = _fetch_counted(session, query, spec, spec.seek, version)
+        if sought is not None:
+            return sought
+    if spec.offset == 0 and version is None:
+        return _fetch(session, query, spec)
+    counted = _fetch_counted(session, query, spec, None, version)
+    if counted is not None:
+        return counted
+    # Past the last row: the page is empty and only the total is left to read.
+    return FetchedPage(rows=[], keys=[], more=False, total=_count(session, query))
 
 
 def _fetch(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
@@ -98,10 +136,34 @@ def _fetch(session: Session, query: Select[Any], spec: PageSpec) -> FetchedPage:
     return FetchedPage(rows=rows, keys=keys, more=more, total=total)
 
 
-def _fetch_counted(
-    session: Session, query: Select[Any], spec: PageSpec, seek: ColumnElement[bool] | None
+def _fetch_unchanged(
+    session: Session,
+    query: Select[Any],
+    spec: PageSpec,
+    seek: ColumnElement[bool],
+    version: Select[Any],
 ) -> FetchedPage | None:
-    """The page and the total in one statement; None if it cannot answer.
+    """The range past the sought key, if the query's version is still the one it had."""
+    statement = (
+        query.where(seek)
+        .add_columns(*spec.keys, version.scalar_subquery())
+        .order_by(*spec.order_by)
+        .limit(spec.limit + 1)
+    )
+    result = _execute(session, statement)
+    if not result or result[0][-1] is None or result[0][-1] != spec.known_version:
+        return None
+    return _page(result, spec, total=spec.known_total, version=spec.known_version, trailing=1)
+
+
+def _fetch_counted(
+    session: Session,
+    query: Select[Any],
+    spec: PageSpec,
+    seek: ColumnElement[bool] | None,
+    version: Select[Any] | None,
+) -> FetchedPage | None:
+    """The page, the total (and the version) in one statement; None if it cannot answer.
 
     Without `seek` the page skips `offset` rows, and None means it is empty (the total
     then needs a query of its own). With `seek` the page is the range past the sought key,
@@ -114,9 +176,12 @@ def _fetch_counted(
         # there is one (the key is its bound, not a filter on every row): together they are
         # the total, read once.
         counts = [_counting(query.where(not_(seek))), _counting(query.where(seek))]
+    extra = [count.scalar_subquery() for count in counts]
+    if version is not None:
+        extra.append(version.scalar_subquery())
     statement = (
         (query if seek is None else query.where(seek))
-        .add_columns(*spec.keys, *(count.scalar_subquery() for count in counts))
+        .add_columns(*spec.keys, *extra)
         .order_by(*spec.order_by)
         .offset(spec.offset if seek is None else None)
         .limit(spec.limit + 1)
@@ -124,13 +189,21 @@ def _fetch_counted(
     result = _execute(session, statement)
     if not result:
         return None
-    counted = result[0][-len(counts) :]
+    tail = result[0][-len(extra) :]
+    counted = tail[: len(counts)]
     if seek is not None and counted[0] != spec.offset:
         return None
-    rows, keys = _split(result, len(spec.keys), len(counts))
+    read_version = tail[-1] if version is not None else None
+    return _page(result, spec, total=sum(counted), version=read_version, trailing=len(extra))
+
+
+def _page(
+    result: list[Any], spec: PageSpec, total: int | None, version: Any, trailing: int
+) -> FetchedPage:
+    rows, keys = _split(result, len(spec.keys), trailing)
     more = len(rows) > spec.limit
     del rows[spec.limit :], keys[spec.limit :]
-    return FetchedPage(rows=rows, keys=keys, more=more, total=sum(counted))
+    return FetchedPage(rows=rows, keys=keys, more=more, total=total, version=version)
 
 
 def _counting(query: Select[Any]) -> Select[Any]:
@@ -144,7 +217,7 @@ def _count(session: Session, query: Select[Any]) -> int:
 def _execute(session: Session, statement: Select[Any]) -> list[Any]:
     # Plain rows through the session's connection: a page is read, never changed, and the
     # ORM's result machinery would cost more per row than the query does.
-    return session.connection().execute(statement).all()
+    return list(session.connection().execute(statement).all())
 
 
 def _split(

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from api.scim.cursors import CursorCodec, cursor_scope
+from models.roster import reconcile_organization
 from tests.support.scim import ScimClient, okta_user
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -157,6 +158,38 @@ class TestIndexPagination:
         assert user_names(first.json) == by_name[:3]
         assert user_names(second.json) == by_name[2:5]
         assert second.json["totalResults"] == 9
+
+    @pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied-yet"])
+    def test_users_coming_and_going_between_pages_show_on_the_next_one(
+        self, scim, database, tenant, applied
+    ):
+        users = add_users(scim, 9)
+        reconcile_organization(database, tenant.id)
+        pages = [scim.get("/Users", params={"startIndex": 1, "count": 3}).json]
+        pages.append(scim.get("/Users", params={"startIndex": 4, "count": 3}).json)
+        assert scim.delete(f"/Users/{users[0]['id']}").status_code == 204
+        scim.post("/Users", okta_user("late@example.com"))
+        if applied:
+            reconcile_organization(database, tenant.id)
+
+        third = scim.get("/Users", params={"startIndex": 7, "count": 3}).json
+        fourth = scim.get("/Users", params={"startIndex": 10, "count": 3}).json
+
+        assert [page["totalResults"] for page in (*pages, third, fourth)] == [9, 9, 9, 9]
+        assert user_names(pages[0]) + user_names(pages[1]) == [u["userName"] for u in users[:6]]
+        # The 7th user now is the one that was 8th; the one created last ends the list.
+        assert user_names(third) == [u["userName"] for u in users[7:9]] + ["late@example.com"]
+        assert user_names(fourth) == []
+
+    def test_an_unchanged_directory_walks_the_same_twice(self, scim, database, tenant):
+        users = add_users(scim, 8)
+        reconcile_organization(database, tenant.id)
+
+        first, _ = self.walk_by_index(scim, {"count": 3})
+        second, pages = self.walk_by_index(scim, {"count": 3})
+
+        assert first == second == [u["userName"] for u in users]
+        assert {page["totalResults"] for page in pages} == {8}
 
     def test_sorted_and_filtered_walks_by_start_index(self, scim):
         users = add_users(scim, 9)

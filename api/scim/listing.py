@@ -9,7 +9,8 @@ resource. Pagination:
   capped at the server's maximum page size; `itemsPerPage` is the number of Resources. An
   import walks every page in turn (`startIndex=1,101,201,...`): `WalkPositions` remembers
   where each page ended, so the next one seeks to that row's key instead of skipping every
-  row before it (models/paging.py uses the key only while it still ends at that index).
+  row before it, and need not count the users again while none came or went
+  (models/paging.py uses what it remembers only while it still holds).
 - cursor (RFC 9865): `cursor` empty asks for the first page, then `nextCursor` /
   `previousCursor` from each response. Keyset-based (see api/scim/cursors.py), so paging
   through a whole directory costs one indexed range query per page. `totalResults` is left
@@ -117,21 +118,30 @@ class ListPlan:
         return self.cursor_scope is not None
 
 
+@dataclass(frozen=True)
+class PageEnd:
+    """Where an index page ended: its last row's sort key (encoded), with what it counted."""
+
+    key: list[Any]
+    total: int | None
+    version: Any
+
+
 class WalkPositions:
-    """Where recent index pages ended: the sort key of each one's last row.
+    """Where recent index pages ended, so the next page of a walk can start right there.
 
     Kept by the query (organization, resource type, filter, order) and the `startIndex` of
-    the page that follows, so the next page of a walk can start right after that row. A
-    bounded cache of this process: a page it does not know skips rows as usual.
+    the page that follows. A bounded cache of this process: a page it does not know skips
+    rows as usual, and models/paging.py uses what it knows only while it still holds.
     """
 
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = capacity
-        self._ends: OrderedDict[tuple[str, int], list[Any]] = OrderedDict()
+        self._ends: OrderedDict[tuple[str, int], PageEnd] = OrderedDict()
         self._lock = threading.Lock()
 
-    def find(self, scope: str, start_index: int) -> list[Any] | None:
-        """The encoded key of the row just before `start_index`, if a page ended there."""
+    def find(self, scope: str, start_index: int) -> PageEnd | None:
+        """Where the page that ended just before `start_index` ended, if one did."""
         with self._lock:
             return self._ends.get((scope, start_index))
 
@@ -140,9 +150,9 @@ class WalkPositions:
         if plan.walk_scope is None or plan.start_index is None or not fetched.more:
             return
         position = (plan.walk_scope, plan.start_index + len(fetched.rows))
-        key = plan.ordering.encode(fetched.keys[-1])
+        end = PageEnd(plan.ordering.encode(fetched.keys[-1]), fetched.total, fetched.version)
         with self._lock:
-            self._ends[position] = key
+            self._ends[position] = end
             self._ends.move_to_end(position)
             while len(self._ends) > self._capacity:
                 self._ends.popitem(last=False)
@@ -178,7 +188,11 @@ def plan_list(
             keys=ordering.keys,
             limit=count,
             offset=start_index - 1,
-            seek=None if ended is None else ordering.after(ordering.decode(ended)),
+            seek=None if ended is None else ordering.after(ordering.decode(ended.key)),
+            known_total=None if ended is None else ended.total,
+            known_version=None if ended is None else ended.version,
+            # Without sortBy the order is creation time, then id: neither ever changes.
+            fixed_order=search.sort_by is None,
         )
         return ListPlan(
             mapping, condition, ordering, page, projection, start_index, None, walk_scope=scope
