@@ -14,7 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, except_, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    except_,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -414,21 +426,22 @@ class TeamRoster:
     ) -> tuple[set[int], set[int]]:
         """Of these users' members: those the group wants in the team, those the team has.
 
-        Each table is reached through the given ids (an index lookup per id), whatever
-        the planner believes about the size of the group or the team.
+        Each table is reached by index through the given ids, as `= ANY(array)`: an index
+        condition in any plan. A set (`IN (SELECT unnest(...))`) lets a plan prepared while
+        the team was small read the whole team, once it has grown, to match the few ids.
         """
         in_group = and_(
             DirectoryGroupMember.organization_id == self._organization_id,
             DirectoryGroupMember.group_id == group_id,
             DirectoryGroupMember.user_id == Member.directory_user_id,
-            one_of(self._session, DirectoryGroupMember.user_id, user_ids),
+            self._among(DirectoryGroupMember.user_id, user_ids),
         )
         members = self._session.execute(
             select(Member.id, Member.status, DirectoryGroupMember.user_id)
             .outerjoin(DirectoryGroupMember, in_group)
             .where(
                 Member.organization_id == self._organization_id,
-                one_of(self._session, Member.directory_user_id, user_ids),
+                self._among(Member.directory_user_id, user_ids),
             )
         ).all()
         wanted = {
@@ -444,11 +457,16 @@ class TeamRoster:
                 select(TeamMember.member_id).where(
                     TeamMember.team_id == team.id,
                     TeamMember.via_group.is_(True),
-                    one_of(self._session, TeamMember.member_id, member_ids),
+                    self._among(TeamMember.member_id, member_ids),
                 )
             )
         )
         return wanted, current
+
+    def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
+        if self._session.get_bind().dialect.name == "postgresql":
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
 
     def _group_member_ids(self, team_id: int) -> list[int]:
         return list(
