@@ -293,6 +293,10 @@ def grant_scim(database: Database, slug: str, secret: str) -> TenantGrant | None
                 Organization.scim_enabled.is_(True),
             )
         ).all()
+        # Every candidate is of the one organization the slug names.
+        domains = (
+            frozenset(verified_domains(session, candidates[0][1])) if candidates else frozenset()
+        )
     for token, organization_id in candidates:
         if not digests_match(secret, token.token_hash):
             continue
@@ -300,8 +304,6 @@ def grant_scim(database: Database, slug: str, secret: str) -> TenantGrant | None
             return None
         if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
             touch_last_used(database, ScimToken, token.id, now)
-        with database.reading() as session:
-            domains = frozenset(verified_domains(session, organization_id))
         tenant = Tenant(organization_id, slug, prefix, token.id, domains)
         return TenantGrant(tenant, token.expires_at)
     return None
