@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, insert, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -163,8 +172,8 @@ class DirectoryService:
         self._on_change = on_change or (lambda _organization_id: None)
 
     def get_user(self, organization_id: int, user_id: str) -> UserView:
-        with self._database.reading() as session:
-            return self._view(session, organization_id, user_id)
+        with self._database.read_connection() as connection:
+            return self._view(connection, organization_id, user_id)
 
     def list_users(
         self, organization_id: int, condition: ColumnElement[bool] | None, page: PageSpec
@@ -242,8 +251,8 @@ class DirectoryService:
         replacement that took effect at the moment of that read. Only a real change takes
         the row lock, and is computed again from the locked row.
         """
-        with self._database.reading() as session:
-            snapshot = self._view(session, organization_id, user_id)
+        with self._database.read_connection() as connection:
+            snapshot = self._view(connection, organization_id, user_id)
         self._check_version(snapshot, if_match)
         if (write(snapshot) if callable(write) else write).document == snapshot.document:
             return snapshot
@@ -285,7 +294,7 @@ class DirectoryService:
             detach_user_from_groups(session, organization_id, row.id)
         self._on_change(organization_id)
 
-    def _view(self, session: Session, organization_id: int, user_id: str) -> UserView:
+    def _view(self, session: Session | Connection, organization_id: int, user_id: str) -> UserView:
         """The user and its live groups in one statement: a read costs one round trip."""
         rows = session.execute(
             _USER_VIEW, {"organization_id": organization_id, "user_id": user_id}
