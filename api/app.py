@@ -23,7 +23,7 @@ from api.errors import install_error_handlers
 from api.media import install_media_handlers
 from api.middleware import RequestSettings, ScimAuthentication
 from api.observability import RequestObservability, install_operations_routes
-from api.ratelimit import RateLimit
+from api.ratelimit import RateLimit, TokenBucket
 from api.resources.bulk import BulkResource
 from api.resources.discovery import (
     ResourceTypesResource,
@@ -57,7 +57,9 @@ class Services:
     audit_writer: AuditWriter | None = None
     # The rate limiter's buckets and the readiness check; None disables both (tests only).
     redis: redis.Redis | None = None
-    # (organization slug, bearer secret) -> the tenant, or None; by default a database lookup.
+    # Each organization's rate-limit bucket; by default one on `redis` with the settings' limits.
+    rate_bucket: TokenBucket | None = None
+    # (organization slug, bearer secret) -> the admission; by default a database lookup.
     authenticate: Authenticate | None = None
 
 
@@ -70,17 +72,19 @@ def default_services(settings: Settings, database: Database | None = None) -> Se
 
     database = database or Database.from_url(settings.database_url, pool_size=settings.web_threads)
     client = redis_client(settings.redis_url) if settings.redis_url else None
-    authenticate = None
+    authenticate = bucket = None
     if client is not None:
         epoch = CredentialsEpoch(client)
         # Revocations committed in this process (an admin endpoint) advance the epoch too.
         invalidate_on_revocation(epoch)
-        authenticate = CachedAuthenticator(database, epoch)
+        bucket = TokenBucket(client, settings.rate_limit_per_second, settings.rate_limit_burst)
+        authenticate = CachedAuthenticator(database, epoch, bucket)
     return Services(
         database=database,
         on_directory_change=enqueue_reconcile,
         audit_writer=AuditWriter(database),
         redis=client,
+        rate_bucket=bucket,
         authenticate=authenticate,
     )
 
@@ -104,6 +108,10 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     services = services or default_services(settings)
     if services.audit_writer is None:
         services.audit_writer = AuditWriter(services.database)
+    if services.rate_bucket is None and services.redis is not None:
+        services.rate_bucket = TokenBucket(
+            services.redis, settings.rate_limit_per_second, settings.rate_limit_burst
+        )
     app = falcon.App(
         media_type="application/scim+json",
         middleware=[
@@ -114,7 +122,7 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
             RequestSettings(settings.public_url, settings.max_body_bytes),
             OperatorAuthentication(services.database),
             ScimAuthentication(services.authenticate or uncached(services.database)),
-            RateLimit(services.redis, settings.rate_limit_per_second, settings.rate_limit_burst),
+            RateLimit(services.rate_bucket),
         ],
     )
     app.req_options.strip_url_path_trailing_slash = True

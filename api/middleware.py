@@ -48,7 +48,8 @@ class ScimAuthentication:
         if organization is None:
             return
         secret = bearer_token(req.get_header("Authorization"))
-        tenant = self._authenticate(organization, secret) if secret else None
+        admission = self._authenticate(organization, secret) if secret else None
+        tenant = admission.tenant if admission is not None else None
         if tenant is None:
             raise ScimError(
                 401,
@@ -56,6 +57,8 @@ class ScimAuthentication:
                 headers={"WWW-Authenticate": 'Bearer realm="scimgate"'},
             )
         req.context.tenant = tenant
+        if admission is not None and admission.decision is not None:
+            req.context.rate_decision = admission.decision
         # Every later line of this request says whose it is; the prefix names the token
         # without revealing it.
         bind_log_context(organization=tenant.slug, token_prefix=tenant.token_prefix)

@@ -34,9 +34,13 @@ RATE_LIMIT_BYPASSED = Counter(
     "Requests let through unchecked because Redis could not be asked.",
 )
 
-# KEYS[1]: the bucket. ARGV: refill per second, capacity. Returns {allowed, retry_after_ms,
+# KEYS[1]: the bucket; KEYS[2], optional: a key that must hold ARGV[3], else nothing is taken
+# and the answer is {-1}. ARGV: refill per second, capacity. Returns {allowed, retry_after_ms,
 # tokens left}. Numbers go back to Redis as strings: Lua numbers would be truncated to integers.
 BUCKET_SCRIPT = """
+if KEYS[2] and redis.call('GET', KEYS[2]) ~= ARGV[3] then
+  return {-1}
+end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local clock = redis.call('TIME')
@@ -87,14 +91,29 @@ class TokenBucket:
             RATE_LIMIT_BYPASSED.inc()
             return Decision(allowed=True)
         try:
-            allowed, retry_after_ms, remaining = self._script(
-                keys=[KEY_PREFIX + bucket], args=[self.per_second, self.burst]
-            )
+            answer = self._script(keys=[KEY_PREFIX + bucket], args=[self.per_second, self.burst])
         except (redis.RedisError, OSError) as error:
             self._start_bypass(error)
             RATE_LIMIT_BYPASSED.inc()
             return Decision(allowed=True)
-        return Decision(bool(allowed), int(retry_after_ms) / 1000, int(remaining))
+        return _decision(answer)
+
+    def take_if(self, bucket: str, key: str, expected: str) -> Decision | None:
+        """Take a token only if Redis holds `expected` at `key`, in the same round trip.
+
+        None when it does not, or when Redis cannot say: then nothing was taken, and the
+        caller goes the long way (for authentication: to the database, then `take`).
+        """
+        if time.monotonic() < self._bypass_until:
+            return None
+        try:
+            answer = self._script(
+                keys=[KEY_PREFIX + bucket, key], args=[self.per_second, self.burst, expected]
+            )
+        except (redis.RedisError, OSError) as error:
+            self._start_bypass(error)
+            return None
+        return None if answer[0] == -1 else _decision(answer)
 
     def _start_bypass(self, error: Exception) -> None:
         with self._lock:
@@ -108,15 +127,21 @@ class TokenBucket:
         )
 
 
+def _decision(answer: list[int]) -> Decision:
+    allowed, retry_after_ms, remaining = answer
+    return Decision(bool(allowed), int(retry_after_ms) / 1000, int(remaining))
+
+
 class RateLimit:
     """Answers 429 with Retry-After once an organization has spent its bucket.
 
     Runs after authentication, so only a caller holding the organization's token can spend
-    its bucket: an anonymous flood cannot lock an organization out.
+    its bucket: an anonymous flood cannot lock an organization out. Authentication may have
+    taken the token already, in the Redis call that checked its cache (`rate_decision`).
     """
 
-    def __init__(self, client: redis.Redis | None, per_second: float, burst: int) -> None:
-        self._bucket = TokenBucket(client, per_second, burst) if client is not None else None
+    def __init__(self, bucket: TokenBucket | None) -> None:
+        self._bucket = bucket
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
@@ -124,7 +149,7 @@ class RateLimit:
         tenant = getattr(req.context, "tenant", None)
         if tenant is None or self._bucket is None:
             return
-        decision = self._bucket.take(str(tenant.id))
+        decision = getattr(req.context, "rate_decision", None) or self._bucket.take(str(tenant.id))
         if decision.allowed:
             return
         retry_after = max(1, math.ceil(decision.retry_after_seconds))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
+import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select, text, update
 
+from api.app import Services
 from api.authentication import EPOCH_KEY, CachedAuthenticator, CredentialsEpoch
 from api.dev import free_port
+from api.ratelimit import TokenBucket
 from models.base import utcnow
 from models.db import Database
 from models.domains import force_verify_domain, remove_domain
@@ -100,6 +105,48 @@ class TestRevocationReachesCachedAuthentications:
         assert scim.get("/Users").status_code == 401
 
 
+class TestOneRedisRoundTripPerCachedRequest:
+    """A request served from the cache checks the epoch and spends its rate-limit token in
+    one script call: a burst costs Redis one command per request, not two."""
+
+    def test_cached_requests_send_redis_one_command_each(
+        self, scim: ScimClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    ):
+        assert scim.get("/Users").status_code == 200  # cached from here on
+        client = services.redis
+        assert client is not None
+        sent: list[str] = []
+        execute = client.execute_command
+
+        def counted(*args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]))
+            return execute(*args, **options)
+
+        monkeypatch.setattr(client, "execute_command", counted)
+        for _ in range(5):
+            assert scim.get("/Users").status_code == 200
+
+        assert sent == ["EVALSHA"] * 5
+
+    def test_a_moved_epoch_spends_no_token_on_the_refused_request(
+        self,
+        scim: ScimClient,
+        database: Database,
+        tenant: OrganizationFixture,
+        broker: RedisBroker,
+    ):
+        assert scim.get("/Users").status_code == 200
+        tokens_left = int(float(broker.client.hget(f"scimgate:ratelimit:{tenant.id}", "tokens")))
+        revoke_with_text_sql(database, tenant)
+        broker.client.set(EPOCH_KEY, "another epoch")
+
+        assert scim.get("/Users").status_code == 401
+
+        # Refused before the rate limit: the bucket only refilled meanwhile.
+        now_left = float(broker.client.hget(f"scimgate:ratelimit:{tenant.id}", "tokens"))
+        assert now_left >= tokens_left
+
+
 class TestDomainChangesReachCachedTenants:
     """A remembered tenant carries its verified domains; a change to them counts at once."""
 
@@ -137,10 +184,25 @@ class TestWithoutRedis:
         unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
         authenticate = CachedAuthenticator(database, CredentialsEpoch(unreachable))
 
-        assert authenticate(tenant.slug, tenant.token) is not None
+        assert authenticate(tenant.slug, tenant.token).tenant is not None
         revoke_with_text_sql(database, tenant)
 
-        assert authenticate(tenant.slug, tenant.token) is None
+        assert authenticate(tenant.slug, tenant.token).tenant is None
+
+    def test_with_a_rate_limit_too_every_request_is_checked_in_the_database(
+        self, database: Database, tenant: OrganizationFixture
+    ):
+        unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+        bucket = TokenBucket(unreachable, per_second=10, burst=10)
+        authenticate = CachedAuthenticator(database, CredentialsEpoch(unreachable), bucket)
+
+        admitted = authenticate(tenant.slug, tenant.token)
+        assert admitted.tenant is not None
+        # No decision was taken with the admission: the limiter decides (and fails open).
+        assert admitted.decision is None
+        revoke_with_text_sql(database, tenant)
+
+        assert authenticate(tenant.slug, tenant.token).tenant is None
 
 
 class TestWhatTheCacheIsKeyedOn:

@@ -19,7 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 from api.app import Services, create_app, default_services, redis_client
 from api.dev import free_port
 from api.observability import scim_operation, scim_outcome
-from api.ratelimit import RATE_LIMIT_BYPASSED, TokenBucket
+from api.ratelimit import RATE_LIMIT_BYPASSED, Decision, TokenBucket
 from models.config import Settings
 from models.db import Database
 from models.logs import JsonFormatter, bind_log_context, clear_log_context
@@ -151,6 +151,17 @@ class TestTokenBucket:
         refused = bucket.take("retry-after")
         assert not refused.allowed
         assert 0.1 < refused.retry_after_seconds <= 0.25
+
+    def test_a_guarded_take_takes_only_while_the_guard_holds(self, broker: RedisBroker):
+        bucket = TokenBucket(broker.client, per_second=0.001, burst=2)
+        broker.client.set("guard", "one")
+
+        assert bucket.take_if("guarded", "guard", "one") == Decision(True, 0.0, 1)
+        assert bucket.take_if("guarded", "guard", "two") is None
+        assert bucket.take_if("guarded", "missing-key", "one") is None
+        # The refused calls took nothing: one token is still there.
+        assert bucket.take("guarded").allowed
+        assert not bucket.take("guarded").allowed
 
     def test_nonsense_limits_are_refused(self, broker: RedisBroker):
         with pytest.raises(ValueError, match="positive rate"):
