@@ -9,6 +9,8 @@ import os
 import shutil
 import tempfile
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2, 8)))
 worker_class = "gthread"
@@ -33,6 +35,18 @@ max_requests = 20000
 max_requests_jitter = 2000
 # Our own access line (api/observability.py) names the route template and request id.
 accesslog = None
+
+
+class WithoutAccessLine(Logger):
+    """gunicorn's logger without its access line: scimgate writes its own (api/observability.py),
+    naming the route template rather than the path. With `logconfig_dict` set, gunicorn would
+    build its line's fields for every request, only for the logger to drop it."""
+
+    def access(self, resp, req, environ, request_time):
+        return None
+
+
+logger_class = WithoutAccessLine
 errorlog = "-"
 loglevel = os.environ.get("SCIMGATE_LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
