@@ -44,6 +44,7 @@ from models.db import Database
 from models.directory import ChangeListener, DirectoryService
 from models.domains import DnsTxtLookup
 from models.groups import GroupService
+from models.user_lookup import UserLookup
 
 SCIM_ROOT = "/scim/v2/{organization}"
 
@@ -132,7 +133,12 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     directory = DirectoryService(services.database, services.on_directory_change)
     cursors = CursorCodec(settings.secret_key, settings.cursor_timeout_seconds)
     user_queries = ResourceQueries(
-        USER_MAPPING, directory.list_users, render_user, settings.max_page_size, cursors
+        USER_MAPPING,
+        directory.list_users,
+        render_user,
+        settings.max_page_size,
+        cursors,
+        find_exact=UserLookup(services.database).find,
     )
     users = UsersResource(directory, user_queries)
     app.add_route(f"{SCIM_ROOT}/Users", users)

@@ -14,19 +14,26 @@ from api.errors import ScimError, scim_error_from
 from api.request import read_body, scim_base_url
 from api.scim.cursors import CursorCodec
 from api.scim.listing import (
+    ExactLookup,
+    ExactLookups,
     InvalidListRequest,
     WalkPositions,
+    list_parameters,
+    list_response,
     page_response,
     plan_list,
     search_from_body,
-    search_from_query,
+    search_from_parameters,
 )
 from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
 from models.paging import FetchedPage, PageSpec
+from models.user_lookup import ExactMatch
 
 # (organization id, filter condition, page) -> the page's rows
 FetchPage = Callable[[int, ColumnElement[bool] | None, PageSpec], FetchedPage]
+# (organization id, column compared, value, count) -> the first `count` matches
+FindExact = Callable[[int, ExactMatch, str, int], FetchedPage]
 # (row, base URL) -> the resource's JSON
 Render = Callable[[Any, str], dict[str, Any]]
 
@@ -53,18 +60,26 @@ class ResourceQueries:
         render: Render,
         max_page_size: int,
         codec: CursorCodec,
+        find_exact: FindExact | None = None,
     ) -> None:
+        """`find_exact`, when given, answers the exact lookups `ExactLookups` recognises."""
         self.mapping = mapping
         self._fetch = fetch
         self._render = render
         self._max_page_size = max_page_size
         self._codec = codec
         self._walks = WalkPositions()
+        self._find_exact = find_exact
+        self._exact_lookups = ExactLookups(mapping, max_page_size)
 
     def list(self, req: falcon.Request, resp: falcon.Response) -> None:
         """GET on the resource type's endpoint."""
         try:
-            search = search_from_query(req.params, self.mapping)
+            parameters = list_parameters(req.params)
+            lookup = self._exact_lookups.recognise(parameters) if self._find_exact else None
+            if lookup is not None and self._answer_exact(req, resp, lookup):
+                return
+            search = search_from_parameters(parameters, self.mapping)
         except (ValidationError, InvalidListRequest) as error:
             raise scim_error_from(error) from None
         self._answer(req, resp, search)
@@ -138,6 +153,21 @@ class ResourceQueries:
         resp.media = page_response(
             plan, fetched, lambda row: self._render(row, base_url), self._codec
         )
+
+    def _answer_exact(
+        self, req: falcon.Request, resp: falcon.Response, lookup: ExactLookup
+    ) -> bool:
+        """Answer an exact lookup from its one query, unless it found more than one page."""
+        assert self._find_exact is not None
+        tenant = req.context.tenant
+        fetched = self._find_exact(tenant.id, lookup.match, lookup.value, lookup.count)
+        if fetched.more:
+            # Rare (an externalId many users share): the general path counts them all.
+            return False
+        base_url = scim_base_url(req)
+        resources = [self._render(row, base_url) for row in fetched.rows]
+        resp.media = list_response(resources, len(resources), 1)
+        return True
 
     def _extensions(self) -> list[str]:
         return [str(schema) for schema in self.mapping.model.get_extension_models()]

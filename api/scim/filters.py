@@ -42,7 +42,7 @@ from scim2_models.path import (
     ValuePath,
     coerce_value,
 )
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 
 from api.scim.mapping import (
     ColumnValue,
@@ -64,6 +64,7 @@ from models.json_sql import (
     json_is_set,
     starts_with,
 )
+from models.user_lookup import exactly_equals, folded_equals
 
 Op = CompareOperator
 _SUBSTRING = {Op.co, Op.sw, Op.ew}
@@ -404,9 +405,10 @@ def _compare_string(
     text = reader.text()
     indexed = isinstance(reader, ColumnValue) and reader.lower_index
     if indexed and not binding.case_exact and op == Op.eq and expected.isascii():
-        # lower(column) is what the unique index holds; on SQLite lower() folds ASCII
-        # only, so the exact fold is checked as well (same rows, found by the index).
-        return and_(func.lower(text) == expected, casefold(text) == expected)
+        # lower(column) is what the unique index holds.
+        return folded_equals(text, expected)
+    if binding.case_exact and op == Op.eq:
+        return exactly_equals(text, expected)
     actual = text if binding.case_exact else casefold(text)
     if op == Op.eq:
         return and_(text.is_not(None), actual == expected)

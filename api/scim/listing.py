@@ -20,20 +20,23 @@ resource. Pagination:
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import Context, InvalidCursorException, SearchRequest
+from scim2_models import Context, InvalidCursorException, Resource, ScimFilter, SearchRequest
 
 from api.scim.cursors import BACKWARD, FORWARD, CursorCodec, CursorPosition, cursor_scope
-from api.scim.filters import compile_filter
+from api.scim.filters import attribute_kind, compile_filter
 from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
 from api.scim.sorting import Ordering, compile_sort
 from models.paging import FetchedPage, PageSpec
+from models.user_lookup import ExactMatch
 
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -59,8 +62,8 @@ class InvalidListRequest(ValueError):
     """A list request the server cannot answer: 400 invalidValue, with this message."""
 
 
-def search_from_query(params: Mapping[str, Any], mapping: ResourceMapping) -> SearchRequest[Any]:
-    """The SearchRequest a GET's query parameters stand for."""
+def list_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A GET's list parameters by their RFC 7644 names; others are left out."""
     body: dict[str, Any] = {}
     for raw_name, raw_value in params.items():
         name = _QUERY_PARAMETERS.get(raw_name.lower())
@@ -73,6 +76,11 @@ def search_from_query(params: Mapping[str, Any], mapping: ResourceMapping) -> Se
         body[name] = raw_value
     if body.get("filter") == "":
         del body["filter"]
+    return body
+
+
+def search_from_parameters(body: dict[str, Any], mapping: ResourceMapping) -> SearchRequest[Any]:
+    """The SearchRequest of list parameters (see `list_parameters`)."""
     return _validate(body, mapping)
 
 
@@ -93,9 +101,93 @@ def _validate(body: dict[str, Any], mapping: ResourceMapping) -> SearchRequest[A
     if body.get("cursor") is not None and body.get("startIndex") not in (None, ""):
         raise InvalidListRequest("use either cursor or startIndex, not both")
     body = {key: value for key, value in body.items() if value is not None}
-    return SearchRequest[mapping.model].model_validate(  # type: ignore[name-defined]
-        body, scim_ctx=Context.SEARCH_REQUEST
-    )
+    return _search_request(mapping.model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+
+
+@functools.cache
+def _search_request(model: type[Resource[Any]]) -> type[SearchRequest[Any]]:
+    """`SearchRequest[model]`: parametrising the generic class anew costs as much as a lookup."""
+    return SearchRequest[model]  # type: ignore[valid-type]
+
+
+# `attribute eq "value"` in the one spelling ExactLookups reads: an attribute named without
+# its schema, single spaces, and a value of printable ASCII with neither quote nor backslash
+# (no escape to decode, and nothing Unicode normalisation or special casing would change).
+_EXACT_FILTER = re.compile(r'([A-Za-z][A-Za-z0-9_-]*) (?i:eq) "([ !#-\[\]-~]*)"', re.ASCII)
+_EXACT_COUNT = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
+_EXACT_PARAMETERS = frozenset({"filter", "startIndex", "count"})
+
+
+@dataclass(frozen=True)
+class ExactLookup:
+    """A list request for the resources whose one column holds one value, and nothing else."""
+
+    match: ExactMatch
+    # The value as the column is compared with it: lowered unless the attribute is caseExact.
+    value: str
+    count: int
+
+
+class ExactLookups:
+    """Recognises the lookup IdPs make before every write, which a prepared statement answers.
+
+    `GET /Users?filter=userName eq "bjensen@example.com"`, to which Okta adds `startIndex=1`
+    and `count=100`: an equality on an attribute a column holds, on the first page, in the
+    default order, with every attribute returned. Answered from a statement built once (see
+    models/user_lookup.py) instead of a SearchRequest validated by scim2-models and a filter
+    compiled to a new statement, with the same result: the comparison is the compiler's own,
+    and the value is prepared by the attribute's binding as the compiler prepares it.
+
+    Anything else is left to the general path (`recognise` gives None), including every
+    request that path would refuse.
+    """
+
+    def __init__(self, mapping: ResourceMapping, max_page_size: int) -> None:
+        self._max_page_size = max_page_size
+        self._attributes = _exact_attributes(mapping)
+
+    def recognise(self, parameters: Mapping[str, Any]) -> ExactLookup | None:
+        """The lookup `list_parameters` stand for, if they are one; else None."""
+        if not parameters.keys() <= _EXACT_PARAMETERS or parameters.get("startIndex", "1") != "1":
+            return None
+        expression = parameters.get("filter")
+        count = parameters.get("count", str(DEFAULT_PAGE_SIZE))
+        if not isinstance(count, str) or not _EXACT_COUNT.fullmatch(count):
+            return None
+        matched = _EXACT_FILTER.fullmatch(expression) if isinstance(expression, str) else None
+        if matched is None:
+            return None
+        attribute = self._attributes.get(matched[1].lower())
+        if attribute is None:
+            return None
+        match, binding = attribute
+        return ExactLookup(
+            match, binding.comparable(matched[2]), min(int(count), self._max_page_size)
+        )
+
+
+def _exact_attributes(mapping: ResourceMapping) -> dict[str, tuple[ExactMatch, Any]]:
+    """The core attributes a column holds that equality can compare there, by lower-case name.
+
+    Each with its binding, resolved as the filter compiler resolves it: a caseExact one is
+    compared as it is, one that is not through the index on lower(column), and any other
+    (no such index) is left to the compiler.
+    """
+    prefix = mapping.schema.lower() + ":"
+    attributes: dict[str, tuple[ExactMatch, Any]] = {}
+    for key, column in mapping.columns.items():
+        name = key.removeprefix(prefix)
+        if name == key or "." in name or key in mapping.unsupported or key in mapping.constants:
+            continue
+        sample = ScimFilter[mapping.model](f'{name} eq "x"')  # type: ignore[name-defined]
+        binding = sample.resolve_comparison(sample.ast.attr_path, strict=True)
+        if binding is None or mapping.key(binding) != key or binding.is_multivalued:
+            continue
+        if attribute_kind(binding.target_type) != "string":
+            continue
+        if binding.case_exact or column.lower_index:
+            attributes[name] = (ExactMatch(column.column, folded=not binding.case_exact), binding)
+    return attributes
 
 
 @dataclass(frozen=True)
@@ -256,7 +348,7 @@ def page_response(
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:
-    """A ListResponse holding every resource at once (discovery endpoints)."""
+    """A ListResponse of an index page (or of every resource at once, for discovery)."""
     return {
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
