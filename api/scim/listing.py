@@ -16,6 +16,10 @@ resource. Pagination:
   through a whole directory costs one indexed range query per page. `totalResults` is left
   out of cursor pages past a full first page: counting every page would make a full walk
   quadratic.
+
+The lookup an IdP makes before every write (`userName eq "..."`, in one spelling, on the
+first page) skips all of this: `ExactLookups` recognises it and a statement prepared once
+answers it (models/user_lookup.py), with the answer the general path would give.
 """
 
 from __future__ import annotations
