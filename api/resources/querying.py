@@ -70,15 +70,18 @@ class ResourceQueries:
         self._codec = codec
         self._walks = WalkPositions()
         self._find_exact = find_exact
-        self._exact_lookups = ExactLookups(mapping, max_page_size)
+        self._exact_lookups = ExactLookups(mapping, max_page_size) if find_exact else None
 
     def list(self, req: falcon.Request, resp: falcon.Response) -> None:
         """GET on the resource type's endpoint."""
         try:
             parameters = list_parameters(req.params)
-            lookup = self._exact_lookups.recognise(parameters) if self._find_exact else None
-            if lookup is not None and self._answer_exact(req, resp, lookup):
-                return
+        except InvalidListRequest as error:
+            raise scim_error_from(error) from None
+        lookup = self._exact_lookups.recognise(parameters) if self._exact_lookups else None
+        if lookup is not None and self._answer_exact(req, resp, lookup):
+            return
+        try:
             search = search_from_parameters(parameters, self.mapping)
         except (ValidationError, InvalidListRequest) as error:
             raise scim_error_from(error) from None
