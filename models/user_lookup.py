@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, func
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func
 
 from models.db import Database
 from models.directory import users_of
@@ -69,13 +69,7 @@ class UserLookup:
     """Finds an organization's live users whose one column holds one value."""
 
     def __init__(self, database: Database) -> None:
-        # The engine `Database.reading()` sessions read through (on PostgreSQL, one that runs
-        # each statement on its own, without BEGIN): a connection of its own reads the same
-        # way without a Session's bookkeeping, which would cost more than the query here.
-        with database.reading() as session:
-            reads = session.get_bind()
-        assert isinstance(reads, Engine)
-        self._reads = reads
+        self._database = database
         self._statements: dict[ExactMatch, Select[Any]] = {}
 
     def find(self, organization_id: int, match: ExactMatch, value: str, limit: int) -> FetchedPage:
@@ -88,7 +82,8 @@ class UserLookup:
         if statement is None:
             statement = self._statements.setdefault(match, _lookup_statement(match))
         parameters = {"organization_id": organization_id, "value": value, "limit": limit + 1}
-        with self._reads.connect() as connection:
+        # A bare connection: a Session's bookkeeping would cost more than the query here.
+        with self._database.read_connection() as connection:
             rows = list(connection.execute(statement, parameters).all())
         more = len(rows) > limit
         del rows[limit:]
