@@ -186,10 +186,12 @@ Index(
     sqlite_where=DirectoryUser.deleted_at.is_(None),
     postgresql_where=DirectoryUser.deleted_at.is_(None),
 )
+# A roster batch claims the oldest dirty users: a range scan of this index up to its limit.
 Index(
     "ix_directory_users_dirty",
     DirectoryUser.organization_id,
     DirectoryUser.updated_at,
+    DirectoryUser.id,
     sqlite_where=DirectoryUser.generation > DirectoryUser.applied_generation,
     postgresql_where=DirectoryUser.generation > DirectoryUser.applied_generation,
 )
@@ -224,6 +226,17 @@ class Member(Base):
     directory_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
+
+
+# Members waiting for a seat, longest waiting first: every roster batch looks for them.
+Index(
+    "ix_members_pending_seat",
+    Member.organization_id,
+    Member.updated_at,
+    Member.id,
+    sqlite_where=Member.status == "pending_seat",
+    postgresql_where=Member.status == "pending_seat",
+)
 
 
 class Event(Base):
