@@ -318,7 +318,13 @@ class _RosterBatch:
         others = {member.account_id for member in members} - self._emails.keys()
         self._emails.update(_account_emails(self._session, others))
         by_account = {member.account_id: member for member in members}
-        by_directory_user = {m.directory_user_id: m for m in members if m.directory_user_id}
+        # A directory user whose address changed is named by the member it left (removed)
+        # too; the live member is the one it decides, whatever order the rows came in.
+        by_directory_user = {
+            m.directory_user_id: m
+            for m in sorted(members, key=lambda m: m.status != MemberStatus.REMOVED)
+            if m.directory_user_id
+        }
         for row in self._rows:
             linked = by_directory_user.get(row.id)
             if row.deleted_at is not None:

@@ -161,6 +161,35 @@ class TestReconcile:
             "ada@example.com": ("removed", "member"),
         }
 
+    def test_a_user_deleted_after_taking_a_former_members_address_leaves_the_roster(
+        self, scim: ScimClient, database: Database, tenant
+    ):
+        # Bob's old membership comes back for Ada's user, so two members then name her
+        # directory user: her first address (removed) and Bob's (live). Deleting the user
+        # must remove the live one, in whatever order the two are read.
+        bob = scim.post("/Users", okta_user("bob@example.com")).json
+        reconcile_organization(database, tenant.id)
+        scim.delete(f"/Users/{bob['id']}")
+        ada = scim.post("/Users", okta_user("ada@example.com")).json
+        reconcile_organization(database, tenant.id)
+        ada["userName"] = "bob@example.com"
+        ada["emails"][0]["value"] = "bob@example.com"
+        assert scim.put(f"/Users/{ada['id']}", ada).status_code == 200
+        reconcile_organization(database, tenant.id)
+        scim.delete(f"/Users/{ada['id']}")
+
+        reconcile_organization(database, tenant.id)
+
+        assert roster(database, tenant) == {
+            "ada@example.com": ("removed", "member"),
+            "bob@example.com": ("removed", "member"),
+        }
+        assert event_types(database, tenant)[-3:] == [
+            "member.removed",
+            "member.added",
+            "member.removed",
+        ]
+
     def test_event_sequence_is_gapless_and_ids_are_unique(
         self, scim: ScimClient, database: Database, tenant
     ):
