@@ -7,12 +7,16 @@ concurrently is harmless, which is what lets the queue in front of it be at-leas
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, any_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -95,11 +99,11 @@ class ClaimedUser(Protocol):
     active: bool
     document: dict[str, Any]
     deleted_at: datetime | None
+    updated_at: datetime
 
 
-# Rows, not ORM objects: a batch reads its directory users and never changes them (they are
-# marked applied by one UPDATE), and hundreds of mapped objects a batch cost more than the
-# work they feed.
+# Rows, not ORM objects: a batch marks its directory users applied and reads them back in
+# one UPDATE, and hundreds of mapped objects a batch cost more than the work they feed.
 _CLAIMED_USER_COLUMNS = (
     DirectoryUser.id,
     DirectoryUser.user_name,
@@ -107,6 +111,7 @@ _CLAIMED_USER_COLUMNS = (
     DirectoryUser.active,
     DirectoryUser.document,
     DirectoryUser.deleted_at,
+    DirectoryUser.updated_at,
 )
 
 
@@ -169,38 +174,77 @@ def reconcile_organization(
     reraise=True,
 )
 def _apply_next_batch(database: Database, organization_id: int, batch_size: int) -> tuple[int, int]:
-    with database.writing() as session:
+    with _collections_paused(), database.writing() as session:
         organization = lock_organization(session, organization_id)
-        dirty = (
-            select(DirectoryUser.id)
-            .where(
-                DirectoryUser.organization_id == organization_id,
-                DirectoryUser.generation > DirectoryUser.applied_generation,
-            )
-            .order_by(DirectoryUser.updated_at, DirectoryUser.id)
-            .limit(batch_size)
-        )
-        if database.is_postgresql:
-            dirty = dirty.with_for_update(skip_locked=True)
-        # The ids are chosen (and locked) before the rows are read: sorting whole rows,
-        # documents and all, to keep the oldest few spilled to disk on PostgreSQL once
-        # thousands of rows waited. `dirty` is what scopes the claim to the organization.
-        claim = (
-            select(*_CLAIMED_USER_COLUMNS)
-            .where(DirectoryUser.id.in_(dirty))
-            .order_by(DirectoryUser.updated_at, DirectoryUser.id)
-        )
-        rows: list[ClaimedUser] = list(session.execute(claim))
+        rows = _claim_users(session, organization_id, batch_size, database.is_postgresql)
         events = EventLog(session, organization)
         seats = Seats(session, organization)
         if rows:
             _RosterBatch(session, organization_id, rows, events, seats).apply()
-            _mark_applied(session, DirectoryUser, rows)
+            _delete_tombstones(session, DirectoryUser, [row for row in rows if row.deleted_at])
         _grant_free_seats(session, organization_id, seats, events)
         if not rows:
             return 0, len(events.appended)
         organization.last_reconciled_at = utcnow()
         return len(rows), len(events.appended)
+
+
+def _claim_users(
+    session: Session, organization_id: int, batch_size: int, postgresql: bool
+) -> list[ClaimedUser]:
+    """The organization's oldest dirty users, marked applied by the transaction applying them.
+
+    Marking them first, in the statement that reads them, saves finding each row again
+    afterwards; it changes nothing a crash could see, because the mark commits with the
+    roster changes or not at all. On PostgreSQL the rows are chosen with FOR UPDATE SKIP
+    LOCKED, so no write can move their `generation` before the commit, and a concurrent
+    batch takes other rows instead of waiting; SQLite admits one writer at a time.
+    """
+    dirty = (
+        select(DirectoryUser.id)
+        .where(
+            DirectoryUser.organization_id == organization_id,
+            DirectoryUser.generation > DirectoryUser.applied_generation,
+        )
+        .order_by(DirectoryUser.updated_at, DirectoryUser.id)
+        .limit(batch_size)
+    )
+    chosen: ColumnElement[bool] = DirectoryUser.id.in_(dirty)
+    if postgresql:
+        # `= ANY(ARRAY(...))`: the ids are chosen first and each row is then found by its
+        # key, where `IN (...)` may be planned as a hash join that reads the whole table.
+        dirty = dirty.with_for_update(skip_locked=True).correlate(None)
+        chosen = DirectoryUser.id == any_(func.array(dirty.scalar_subquery()))
+    claim = (
+        update(DirectoryUser)
+        .where(chosen)
+        .values(applied_generation=DirectoryUser.generation)
+        .returning(*_CLAIMED_USER_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    rows: list[ClaimedUser] = list(session.execute(claim))
+    # RETURNING comes in no set order; events follow the order the directory changed in.
+    rows.sort(key=lambda row: (row.updated_at, row.id))
+    return rows
+
+
+@contextmanager
+def _collections_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a batch builds its rows.
+
+    A batch makes tens of thousands of short-lived containers (rows, documents, events);
+    each few thousand of them triggered a collection, and every few batches one that walked
+    every object of the process, a sixth of a batch's Python time. What the batch leaves is
+    freed by reference counting when it ends; cycles wait for the next collection. Threads
+    may overlap: each enables collection again only if it found it enabled.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @retry(
@@ -233,31 +277,35 @@ def _apply_next_group_batch(
         # Deleted groups first, so that a new group may take over a name a deleted one held.
         for row in sorted(rows, key=lambda group: group.deleted_at is None):
             teams.apply_group(row)
-        _mark_applied(session, DirectoryGroup, rows)
+        _mark_applied(session, rows)
         return len(rows), len(events.appended)
 
 
-def _mark_applied(
-    session: Session,
-    table: type[DirectoryUser] | type[DirectoryGroup],
-    rows: list[ClaimedUser] | list[DirectoryGroup],
-) -> None:
-    """Record what was applied; applied tombstones have no reason left to exist."""
-    tombstones = [row.id for row in rows if row.deleted_at is not None]
+def _mark_applied(session: Session, rows: list[DirectoryGroup]) -> None:
+    """Record which groups were applied; applied tombstones have no reason left to exist."""
     live = [row.id for row in rows if row.deleted_at is None]
     if live:
         # The claimed rows are locked until commit (FOR UPDATE on PostgreSQL; SQLite admits
         # one writer), so no write can move `generation` between our read and this update.
         session.execute(
-            update(table)
-            .where(one_of(session, table.id, live))
-            .values(applied_generation=table.generation)
+            update(DirectoryGroup)
+            .where(one_of(session, DirectoryGroup.id, live))
+            .values(applied_generation=DirectoryGroup.generation)
             .execution_options(synchronize_session=False)
         )
+    _delete_tombstones(session, DirectoryGroup, [row for row in rows if row.deleted_at])
+
+
+def _delete_tombstones(
+    session: Session,
+    table: type[DirectoryUser] | type[DirectoryGroup],
+    tombstones: list[ClaimedUser] | list[DirectoryGroup],
+) -> None:
+    """Delete applied tombstones: the removal they stood for is in the roster now."""
     if tombstones:
         session.execute(
             delete(table)
-            .where(one_of(session, table.id, tombstones))
+            .where(one_of(session, table.id, [row.id for row in tombstones]))
             .execution_options(synchronize_session=False)
         )
 
@@ -344,19 +392,28 @@ class _RosterBatch:
                 self._update(member, row, desired)
             by_directory_user[row.id] = member
             self._teams.append(MemberTeams(member, desired.team))
-        # New members get their ids here, before their teams are written.
-        self._insert_added()
+        with _key_checks_planned_once(self._session):
+            # New members get their ids here, before their teams are written.
+            self._insert_added()
+            # The batch's events and member changes so far.
+            self._session.flush()
         TeamRoster(self._session, self._organization_id, self._events).apply_members(self._teams)
 
     def _load_members(self, account_ids: list[int]) -> list[Member]:
+        """The members these rows' accounts hold, and those their directory users decided.
+
+        The lists go as arrays compared with `= ANY`: PostgreSQL then looks each side up in
+        its index and merges the two, where `IN (SELECT unnest(...))` on either side of an
+        OR made it read every member of the organization to test each against both.
+        """
         row_ids = [row.id for row in self._rows]
         return list(
             self._session.scalars(
                 select(Member).where(
                     Member.organization_id == self._organization_id,
                     or_(
-                        one_of(self._session, Member.account_id, account_ids),
-                        one_of(self._session, Member.directory_user_id, row_ids),
+                        _any_of(self._session, Member.account_id, account_ids),
+                        _any_of(self._session, Member.directory_user_id, row_ids),
                     ),
                 )
             )
@@ -449,6 +506,37 @@ class _RosterBatch:
                 "external_id": row.external_id,
             },
         )
+
+
+@contextmanager
+def _key_checks_planned_once(session: Session) -> Iterator[None]:
+    """Let PostgreSQL plan the foreign-key checks of the statements inside once, not per row.
+
+    PostgreSQL checks each inserted row's foreign keys with a query it prepares once per
+    connection, and reuses that query's plan unless told to plan every execution anew. Our
+    connections are told so (`force_custom_plan`, models/db.py) for our own statements; the
+    key checks of a thousand members then cost a thousand plans per key, about half of
+    what inserting them cost. Only the batch's bulk writes run inside; if one fails, the
+    rollback undoes the setting with the rest.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    # On the connection: a session query would first flush, before the setting applies.
+    connection = session.connection()
+    previous = connection.scalar(text("SELECT current_setting('plan_cache_mode')"))
+    connection.execute(text("SET LOCAL plan_cache_mode = auto"))
+    yield
+    connection.execute(
+        text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous}
+    )
+
+
+def _any_of(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column = ANY(array)` on PostgreSQL, which an index scan can take as its condition."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _status_event(previous: str, current: str) -> str:
