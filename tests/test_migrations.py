@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 import models.tables  # noqa: F401  (declares every table on Base.metadata)
 from models.base import Base
 from models.migrate import alembic_config, downgrade, upgrade
-from tests.support.services import postgres_admin_url
+from tests.support.services import PostgresDatabase, postgres_admin_url
 
 NEW_TABLES = {"sso_connections", "operator_tokens", "audit_records"}
 
@@ -29,16 +27,16 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         return
     admin_url = postgres_admin_url()
     assert admin_url is not None
-    name = f"scimgate_migrations_{uuid.uuid4().hex[:10]}"
+    database = PostgresDatabase(admin_url)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{database.name}"'))
+    admin.dispose()
     try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        yield database.url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        # Retries, and only warns if a backend we may not end (autovacuum's) stays connected.
+        database.drop()
 
 
 def revision_before(revision: str) -> str:
