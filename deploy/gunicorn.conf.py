@@ -12,10 +12,7 @@ import tempfile
 from gunicorn.glogging import Logger
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-# One process per CPU: each runs `threads` requests at once, and more processes than CPUs
-# only take turns on them. On 2 CPUs, 2 processes answered an IdP burst 15-40% faster than
-# 4, with the same ceiling for a request that does nothing (bench/README.md).
-workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 8)))
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2, 8)))
 worker_class = "gthread"
 # The database pool of each worker is sized to this (models.config.Settings.web_threads).
 threads = int(os.environ.get("SCIMGATE_WEB_THREADS", "8"))
