@@ -78,7 +78,8 @@ class UserView:
         return cls(row.id, row.document, row.created_at, row.updated_at, row.version, groups)
 
 
-_STORED_USER_COLUMNS = (
+# What rendering a User needs (StoredUser): every read that answers with users selects these.
+STORED_USER_COLUMNS = (
     DirectoryUser.id,
     DirectoryUser.document,
     DirectoryUser.created_at,
@@ -104,7 +105,7 @@ def _user_view_statement() -> Select[Any]:
     return (
         users_of(organization_id)
         .with_only_columns(
-            *_STORED_USER_COLUMNS, DirectoryGroup.id.label("group_id"), DirectoryGroup.display_name
+            *STORED_USER_COLUMNS, DirectoryGroup.id.label("group_id"), DirectoryGroup.display_name
         )
         .where(DirectoryUser.id == bindparam("user_id"))
         .outerjoin(
@@ -186,7 +187,7 @@ class DirectoryService:
         A client's filter is ANDed onto the organization's scope. Rows, not ORM objects: a
         page is read, never changed, and building a hundred objects costs more than the query.
         """
-        query = users_of(organization_id).with_only_columns(*_STORED_USER_COLUMNS)
+        query = users_of(organization_id).with_only_columns(*STORED_USER_COLUMNS)
         if condition is not None:
             query = query.where(condition)
         # Unfiltered and in creation order, a page moves only when users come or go, which

@@ -19,19 +19,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func
 
 from models.db import Database
-from models.directory import users_of
+from models.directory import STORED_USER_COLUMNS, users_of
 from models.json_sql import casefold
 from models.paging import FetchedPage
 from models.tables import DirectoryUser
-
-# What rendering a User needs (models.directory.StoredUser), in the order of the listing.
-_LISTED_COLUMNS = (
-    DirectoryUser.id,
-    DirectoryUser.document,
-    DirectoryUser.created_at,
-    DirectoryUser.updated_at,
-    DirectoryUser.version,
-)
 
 
 def folded_equals(column: ColumnElement[str], folded: Any) -> ColumnElement[bool]:
@@ -99,7 +90,7 @@ def _lookup_statement(match: ExactMatch) -> Select[Any]:
     """The organization's users matching `match`, in the listing's default order."""
     return (
         users_of(bindparam("organization_id"))
-        .with_only_columns(*_LISTED_COLUMNS)
+        .with_only_columns(*STORED_USER_COLUMNS)
         .where(match.condition(bindparam("value")))
         .order_by(DirectoryUser.created_at, DirectoryUser.id)
         .limit(bindparam("limit"))
