@@ -15,8 +15,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, any_, bindparam, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, any_, delete, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -26,7 +25,7 @@ from models.config import DEFAULT_RECONCILE_BATCH_SIZE
 from models.db import Database
 from models.directory import SCIMGATE_USER_SCHEMA, member_display_name
 from models.events import EventLog, lock_organization
-from models.sql import insert_rows, one_of
+from models.sql import any_of, insert_rows, one_of
 from models.tables import Account, DirectoryGroup, DirectoryUser, Member, Organization
 from models.teams import MemberTeams, TeamRoster
 
@@ -412,8 +411,8 @@ class _RosterBatch:
                 select(Member).where(
                     Member.organization_id == self._organization_id,
                     or_(
-                        _any_of(self._session, Member.account_id, account_ids),
-                        _any_of(self._session, Member.directory_user_id, row_ids),
+                        any_of(self._session, Member.account_id, account_ids),
+                        any_of(self._session, Member.directory_user_id, row_ids),
                     ),
                 )
             )
@@ -530,13 +529,6 @@ def _key_checks_planned_once(session: Session) -> Iterator[None]:
     connection.execute(
         text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous}
     )
-
-
-def _any_of(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """`column = ANY(array)` on PostgreSQL, which an index scan can take as its condition."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 def _status_event(previous: str, current: str) -> str:

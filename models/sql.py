@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, bindparam, func, insert, select, text
+from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,19 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     if session.get_bind().dialect.name == "postgresql":
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column.in_(select(func.unnest(array)))
+    return column.in_(values)
+
+
+def any_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`, sent to PostgreSQL as `column = ANY(one array parameter)`.
+
+    Where `one_of`'s subquery sits on one side of an OR, PostgreSQL cannot look it up in an
+    index and reads every row to test it; `= ANY` is an index condition, and either side of
+    the OR is then found by its index. Only for statements planned at every execution (the
+    write pool's, models/db.py), for the generic-plan reason `one_of` gives.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
 
 
