@@ -64,9 +64,18 @@ def _forget_pending_events(session: Session) -> None:
 
 
 def lock_organization(session: Session, organization_id: int) -> Organization:
-    """Take the organization's row lock: the per-organization mutex of roster writers."""
+    """Take the organization's row lock: the per-organization mutex of roster writers.
+
+    The lock is FOR NO KEY UPDATE, not FOR UPDATE. Every insert into a table that references
+    the organization (directory rows, audit records, events) checks its foreign key with FOR
+    KEY SHARE on this row, and FOR UPDATE conflicts with that: holding it for a roster batch
+    stalled every SCIM write of the organization until the batch committed. FOR NO KEY UPDATE
+    still excludes the other roster writers, and is what updating `event_sequence` takes anyway.
+    """
     organization = session.scalar(
-        select(Organization).where(Organization.id == organization_id).with_for_update()
+        select(Organization)
+        .where(Organization.id == organization_id)
+        .with_for_update(key_share=True)
     )
     if organization is None:
         raise LookupError(f"organization {organization_id} does not exist")

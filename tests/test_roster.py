@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 
+from scim2_models import Context
 from sqlalchemy import func, select
 
+from api.scim.schemas import parse_user, user_write
 from models.base import utcnow
 from models.db import Database
-from models.events import events_after
+from models.directory import DirectoryService
+from models.events import events_after, lock_organization
 from models.roster import reconcile_organization, roster_of
 from models.tables import DirectoryUser
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
+from tests.support.services import PostgresDatabase
 
 SCIMGATE = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
 
@@ -240,3 +245,24 @@ class TestReconcile:
             ("member.removed", "bob@example.com"),
             ("member.added", "robert@example.com"),
         ]
+
+
+def test_a_roster_batch_does_not_hold_up_the_organizations_directory_writes(
+    postgres_database: PostgresDatabase,
+):
+    postgres_database.truncate()
+    database = Database.from_url(postgres_database.url, pool_size=2)
+    tenant = OrganizationFixture.create(database, "acme", ["example.com"])
+    ada = user_write(parse_user(okta_user("ada@example.com"), Context.RESOURCE_CREATION_REQUEST))
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            with database.writing() as roster_batch:
+                lock_organization(roster_batch, tenant.id)
+                # The insert checks its foreign key to the organization row the batch holds:
+                # under FOR UPDATE it would wait until the batch commits.
+                creating = pool.submit(DirectoryService(database).create_user, tenant.id, ada)
+                finished, _ = wait([creating], timeout=5)
+            assert finished, "the create waited for the roster batch to commit"
+            assert creating.result().id
+    finally:
+        database.dispose()
