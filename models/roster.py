@@ -149,6 +149,11 @@ def reconcile_organization(
     """Apply every dirty directory row of one organization, one transaction per batch.
 
     Users go first, so that a group's diff finds the members its users just became.
+
+    A batch that comes back short found every row then dirty, so the job stops there rather
+    than chase the rows written since, a few at a time: each of those writes has found the
+    job's pending key cleared (workers/debounce.py) and scheduled the next job, which will
+    take them together in one batch.
     """
     result = ReconcileResult()
     for apply_batch, size in (
@@ -163,6 +168,8 @@ def reconcile_organization(
                 break
             result.rows_applied += applied
             result.batches += 1
+            if applied < size:
+                break
     return result
 
 
