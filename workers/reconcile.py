@@ -12,6 +12,7 @@ import logging
 import dramatiq
 
 from models.roster import reconcile_organization
+from models.statistics import analyze_grown_tables
 from workers import runtime
 from workers.broker import setup_broker
 from workers.debounce import clear_pending, send_unless_pending
@@ -47,6 +48,7 @@ def reconcile(organization_id: int) -> None:
             result.batches,
             result.events_appended,
         )
+        analyze_grown_tables(runtime.database())
     if result.events_appended:
         notify_endpoints(organization_id)
 
