@@ -162,14 +162,22 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     # The server root searches every resource type, members of groups included.
     app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries, group_queries[True]]))
 
-    app.add_route(f"{SCIM_ROOT}/Bulk", BulkResource(settings.bulk_max_operations, lambda: app))
+    # A bulk request costs a token per operation, all taken at once: one larger than the
+    # burst could never be admitted, so the burst bounds what is advertised and accepted.
+    bulk_max_operations = settings.bulk_max_operations
+    if services.rate_bucket is not None:
+        bulk_max_operations = min(bulk_max_operations, services.rate_bucket.burst)
+    app.add_route(
+        f"{SCIM_ROOT}/Bulk",
+        BulkResource(bulk_max_operations, lambda: app, services.rate_bucket),
+    )
 
     app.add_route(
         f"{SCIM_ROOT}/ServiceProviderConfig",
         ServiceProviderConfigResource(
             settings.max_page_size,
             settings.cursor_timeout_seconds,
-            settings.bulk_max_operations,
+            bulk_max_operations,
             settings.max_body_bytes,
         ),
     )

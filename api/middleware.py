@@ -8,10 +8,14 @@ import falcon
 
 from api.authentication import Authenticate
 from api.errors import ScimError
+from api.ratelimit import PAID_BY_BULK
 from api.request import body_too_large
 from models.logs import bind_log_context
 
 BEARER = "bearer "
+# Set by /Bulk on each operation it runs through the application: the organization the bulk
+# request authenticated as. WSGI servers put headers under HTTP_*, so no client can set it.
+BULK_TENANT = "scimgate.bulk_tenant"
 
 
 class RequestSettings:
@@ -46,6 +50,12 @@ class ScimAuthentication:
             return
         organization = params.get("organization")
         if organization is None:
+            return
+        bulk_tenant = req.env.get(BULK_TENANT)
+        if bulk_tenant is not None and bulk_tenant.slug == organization:
+            # An operation of a Bulk request that was authenticated, and paid for, as a whole.
+            req.context.tenant = bulk_tenant
+            req.context.rate_decision = PAID_BY_BULK
             return
         secret = bearer_token(req.get_header("Authorization"))
         admission = self._authenticate(organization, secret) if secret else None

@@ -34,15 +34,17 @@ RATE_LIMIT_BYPASSED = Counter(
     "Requests let through unchecked because Redis could not be asked.",
 )
 
-# KEYS[1]: the bucket; KEYS[2], optional: a key that must hold ARGV[3], else nothing is taken
-# and the answer is {-1}. ARGV: refill per second, capacity. Returns {allowed, retry_after_ms,
-# tokens left}. Numbers go back to Redis as strings: Lua numbers would be truncated to integers.
+# KEYS[1]: the bucket; KEYS[2], optional: a key that must hold ARGV[4], else nothing is taken
+# and the answer is {-1}. ARGV: refill per second, capacity, tokens to take. Returns {allowed,
+# retry_after_ms, tokens left}. Numbers go back to Redis as strings: Lua numbers would be
+# truncated to integers.
 BUCKET_SCRIPT = """
-if KEYS[2] and redis.call('GET', KEYS[2]) ~= ARGV[3] then
+if KEYS[2] and redis.call('GET', KEYS[2]) ~= ARGV[4] then
   return {-1}
 end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -55,11 +57,11 @@ end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local allowed = 0
 local retry_after_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if tokens >= cost then
+  tokens = tokens - cost
   allowed = 1
 else
-  retry_after_ms = math.ceil((1 - tokens) / rate * 1000)
+  retry_after_ms = math.ceil((cost - tokens) / rate * 1000)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
@@ -74,8 +76,13 @@ class Decision:
     remaining: int | None = None
 
 
+# The decision of a Bulk operation: the bulk request took a token for each (api/resources/bulk.py).
+PAID_BY_BULK = Decision(allowed=True)
+
+
 class TokenBucket:
-    """Takes one token from a named bucket per call; fails open when Redis cannot answer."""
+    """Takes tokens from a named bucket, one per request unless told otherwise; fails open
+    when Redis cannot answer."""
 
     def __init__(self, client: redis.Redis, per_second: float, burst: int) -> None:
         if per_second <= 0 or burst < 1:
@@ -86,12 +93,15 @@ class TokenBucket:
         self._bypass_until = 0.0
         self._lock = threading.Lock()
 
-    def take(self, bucket: str) -> Decision:
+    def take(self, bucket: str, cost: int = 1) -> Decision:
+        """Take `cost` tokens, all or none; a cost above `burst` is never allowed."""
         if time.monotonic() < self._bypass_until:
             RATE_LIMIT_BYPASSED.inc()
             return Decision(allowed=True)
         try:
-            answer = self._script(keys=[KEY_PREFIX + bucket], args=[self.per_second, self.burst])
+            answer = self._script(
+                keys=[KEY_PREFIX + bucket], args=[self.per_second, self.burst, cost]
+            )
         except (redis.RedisError, OSError) as error:
             self._start_bypass(error)
             RATE_LIMIT_BYPASSED.inc()
@@ -108,7 +118,7 @@ class TokenBucket:
             return None
         try:
             answer = self._script(
-                keys=[KEY_PREFIX + bucket, key], args=[self.per_second, self.burst, expected]
+                keys=[KEY_PREFIX + bucket, key], args=[self.per_second, self.burst, 1, expected]
             )
         except (redis.RedisError, OSError) as error:
             self._start_bypass(error)
@@ -150,13 +160,18 @@ class RateLimit:
         if tenant is None or self._bucket is None:
             return
         decision = getattr(req.context, "rate_decision", None) or self._bucket.take(str(tenant.id))
-        if decision.allowed:
-            return
-        retry_after = max(1, math.ceil(decision.retry_after_seconds))
-        raise ScimError(
-            429,
-            f"too many requests for organization {tenant.slug}: the limit is "
-            f"{self._bucket.per_second:g} per second (bursts of {self._bucket.burst}); "
-            f"retry after {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
+        if not decision.allowed:
+            raise too_many_requests(tenant.slug, self._bucket, decision)
+
+
+def too_many_requests(
+    organization: str, bucket: TokenBucket, decision: Decision, what: str = "too many requests"
+) -> ScimError:
+    """The 429 of a refused `decision`, with the Retry-After that `decision` asks for."""
+    retry_after = max(1, math.ceil(decision.retry_after_seconds))
+    return ScimError(
+        429,
+        f"{what} for organization {organization}; the limit is {bucket.per_second:g} requests "
+        f"per second (bursts of {bucket.burst}); retry after {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )

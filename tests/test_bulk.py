@@ -240,7 +240,8 @@ class TestBulk:
 
         assert config["bulk"] == {
             "supported": True,
-            "maxOperations": settings.bulk_max_operations,
+            # A bulk request costs a token per operation: no more than the burst fits.
+            "maxOperations": min(settings.bulk_max_operations, settings.rate_limit_burst),
             "maxPayloadSize": settings.max_body_bytes,
         }
 
@@ -271,3 +272,47 @@ class TestBulk:
         assert [(team["name"], team["members"]) for team in teams] == [
             ("Engineering", ["ada@example.com"])
         ]
+
+
+class TestBulkAndTheRateLimit:
+    """A bulk request counts one request per operation, and is admitted or refused whole."""
+
+    @pytest.fixture
+    def client(self, settings, database, broker, tenant) -> ScimClient:
+        # Five tokens, and none back within the test.
+        limited = dataclasses.replace(settings, rate_limit_burst=5, rate_limit_per_second=0.01)
+        app = create_app(limited, default_services(limited, database))
+        return ScimClient(app, tenant.slug, tenant.token)
+
+    def test_a_bulk_as_large_as_the_burst_runs_every_operation(self, client: ScimClient):
+        operations = [post_user(f"u{i}", f"user{i}@example.com") for i in range(5)]
+
+        response = client.post("/Bulk", bulk(*operations))
+
+        assert response.status_code == 200, response.text
+        assert statuses(response) == ["201"] * 5
+
+    def test_a_bulk_the_bucket_cannot_cover_is_429_and_runs_nothing(self, client: ScimClient):
+        assert client.post("/Users", okta_user("first@example.com")).status_code == 201
+        operations = [post_user(f"u{i}", f"user{i}@example.com") for i in range(5)]
+
+        response = client.post("/Bulk", bulk(*operations))
+
+        assert response.status_code == 429, response.text
+        assert response.json["status"] == "429"
+        assert "one per operation" in response.json["detail"]
+        assert int(response.headers["Retry-After"]) >= 1
+        # Only the bulk request's own token is spent: three are left for other requests.
+        listings = [client.get("/Users") for _ in range(4)]
+        assert [listing.status_code for listing in listings] == [200, 200, 200, 429]
+        users = listings[0].json["Resources"]
+        assert [user["userName"] for user in users] == ["first@example.com"]
+
+    def test_more_operations_than_the_burst_is_413_too_many(self, client: ScimClient):
+        assert client.get("/ServiceProviderConfig").json["bulk"]["maxOperations"] == 5
+        operations = [post_user(f"u{i}", f"user{i}@example.com") for i in range(6)]
+
+        response = client.post("/Bulk", bulk(*operations))
+
+        assert response.status_code == 413
+        assert response.json["scimType"] == "tooMany"

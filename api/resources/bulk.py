@@ -14,6 +14,8 @@ from typing import Any
 import falcon
 import orjson
 
+from api.middleware import BULK_TENANT
+from api.ratelimit import TokenBucket, too_many_requests
 from api.request import read_body, scim_base_url
 from api.scim.bulk import BulkRun, OperationResult, parse_bulk_request
 
@@ -24,12 +26,39 @@ _PER_REQUEST_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "CONTENT_LENGTH",
 
 
 class BulkResource:
-    def __init__(self, max_operations: int, application: Callable[[], WsgiApp]) -> None:
+    """A Bulk request counts as one request per operation against the rate limit.
+
+    It is admitted or refused whole, before any operation runs: its own request took one
+    token, and the other operations take theirs here, all or none. Its operations then run
+    without a token or an authentication of their own; none of them can meet a 429 halfway
+    through. `max_operations` must not be above the bucket's burst, or the largest bulk
+    requests could never be admitted (api/app.py sees to it).
+    """
+
+    def __init__(
+        self,
+        max_operations: int,
+        application: Callable[[], WsgiApp],
+        bucket: TokenBucket | None = None,
+    ) -> None:
         self._max_operations = max_operations
         self._application = application
+        self._bucket = bucket
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
         request = parse_bulk_request(read_body(req), self._max_operations)
+        tenant = req.context.tenant
+        others = len(request.operations) - 1
+        if self._bucket is not None and others > 0:
+            decision = self._bucket.take(str(tenant.id), cost=others)
+            if not decision.allowed:
+                raise too_many_requests(
+                    tenant.slug,
+                    self._bucket,
+                    decision,
+                    f"{len(request.operations)} requests (one per operation of this bulk"
+                    " request) are too many",
+                )
         dispatcher = _Dispatcher(self._application(), req)
         resp.media = BulkRun(request, dispatcher).run()
 
@@ -42,6 +71,7 @@ class _Dispatcher:
         self._environ = {
             key: value for key, value in req.env.items() if key not in _PER_REQUEST_HEADERS
         }
+        self._environ[BULK_TENANT] = req.context.tenant
         self._root = req.path.rsplit("/", 1)[0]
         self._base_url = scim_base_url(req)
 
