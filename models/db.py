@@ -43,18 +43,37 @@ def _prepare_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# `?pool_mode=transaction` on a PostgreSQL URL: a pooler between us and PostgreSQL (PgBouncer
+# with `pool_mode = transaction`) gives each transaction whichever server connection is free.
+POOL_MODE_PARAMETER = "pool_mode"
+POOL_MODES = ("session", "transaction")
+
+
 def create_database_engine(url: str, pool_size: int = 10, reads_only: bool = False) -> Engine:
     """An engine for `url`; `reads_only` (PostgreSQL) is for the pool `Database` reads from:
     every statement its own transaction, and plans kept (see below)."""
     parsed = make_url(url)
+    pool_mode = parsed.query.get(POOL_MODE_PARAMETER, "session")
+    if pool_mode not in POOL_MODES:
+        raise ValueError(
+            f"{POOL_MODE_PARAMETER} in the database URL must be one of {', '.join(POOL_MODES)}"
+        )
+    parsed = parsed.difference_update_query([POOL_MODE_PARAMETER])
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
+        engine = create_engine(parsed, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
         _prepare_sqlite(engine)
         return engine
+    # Behind a transaction pooler nothing may live in a server connection's session, and
+    # psycopg's prepared statements do: it prepares none, and every statement is planned for
+    # its own parameters (what the write pool's session setting below asks for anyway).
+    pooled_transactions = pool_mode == "transaction"
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if pooled_transactions:
+        connect_args["prepare_threshold"] = None
     engine = create_engine(
-        url,
+        parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No ping before each checkout: it costs a round trip per transaction. A connection
@@ -64,7 +83,7 @@ def create_database_engine(url: str, pool_size: int = 10, reads_only: bool = Fal
         pool_recycle=1800,
         # Fail fast when the database is gone, so the API can answer 503 instead of hanging.
         pool_timeout=10,
-        connect_args={"connect_timeout": 5},
+        connect_args=connect_args,
         **({"isolation_level": "AUTOCOMMIT"} if reads_only else {}),
     )
 
@@ -86,7 +105,7 @@ def create_database_engine(url: str, pool_size: int = 10, reads_only: bool = Fal
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         set_json_loads(orjson.loads, dbapi_connection)
-        if not reads_only:
+        if not reads_only and not pooled_transactions:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SET plan_cache_mode = force_custom_plan")
             dbapi_connection.commit()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
-from models.db import Database
+from models.db import Database, create_database_engine
 from tests.support.services import PostgresDatabase
 
 
@@ -25,3 +26,8 @@ def test_reads_run_in_autocommit_and_keep_plans_while_writes_plan_each_statement
             assert session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
     finally:
         database.dispose()
+
+
+def test_an_unknown_pool_mode_is_refused_by_name(postgres_database: PostgresDatabase):
+    with pytest.raises(ValueError, match="pool_mode"):
+        create_database_engine(postgres_database.url + "?pool_mode=statement")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import tempfile
 import time
 import uuid
 import warnings
@@ -103,6 +105,78 @@ def postgres_admin_url() -> str | None:
         pytest.fail(message)
     pytest.skip(message)
     return None
+
+
+class PgBouncer:
+    """A throwaway PgBouncer on a free loopback port, pooling transactions in front of the
+    PostgreSQL server `upstream_url` names, with few server connections so that clients share.
+
+    PgBouncer refuses to run as root; as root it is started as `nobody`.
+    """
+
+    def __init__(self, upstream_url: str, server_connections: int = 2) -> None:
+        self.upstream = make_url(upstream_url)
+        self.port = free_port()
+        self.server_connections = server_connections
+        self.directory = Path(tempfile.mkdtemp(prefix="scimgate-pgbouncer-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url_for(self, database_url: str, pool_mode: str | None = "transaction") -> str:
+        """`database_url`, reached through this PgBouncer, with `pool_mode` in its query."""
+        url = make_url(database_url).set(host="127.0.0.1", port=self.port)
+        if pool_mode is not None:
+            url = url.update_query_dict({"pool_mode": pool_mode})
+        return url.render_as_string(hide_password=False)
+
+    def start(self) -> None:
+        config = self.directory / "pgbouncer.ini"
+        users = self.directory / "users.txt"
+        users.write_text(f'"{self.upstream.username}" "{self.upstream.password}"\n')
+        config.write_text(
+            "[databases]\n"
+            f"* = host={self.upstream.host} port={self.upstream.port or 5432}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {users}\npool_mode = transaction\n"
+            f"default_pool_size = {self.server_connections}\nmax_client_conn = 200\n"
+            "server_round_robin = 0\n"
+        )
+        self.directory.chmod(0o755)
+        for path in (config, users):
+            path.chmod(0o644)
+        command = [find_pgbouncer(), str(config)]
+        if os.geteuid() == 0:
+            command[1:1] = ["-u", "nobody"]
+        log = self.directory / "log"
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"pgbouncer exited: {log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"pgbouncer did not start in time: {log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def find_pgbouncer() -> str:
+    """The pgbouncer binary (Debian puts it in /usr/sbin); fails in CI, skips elsewhere."""
+    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+    if found:
+        return found
+    message = "pgbouncer is not installed: no connection pooler to test behind"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+    raise AssertionError(message)
 
 
 class SqliteTemplate:
