@@ -115,6 +115,7 @@ class PgBouncer:
     """
 
     def __init__(self, upstream_url: str, server_connections: int = 2) -> None:
+        self.binary = find_pgbouncer()
         self.upstream = make_url(upstream_url)
         self.port = free_port()
         self.server_connections = server_connections
@@ -144,11 +145,12 @@ class PgBouncer:
         self.directory.chmod(0o755)
         for path in (config, users):
             path.chmod(0o644)
-        command = [find_pgbouncer(), str(config)]
+        command = [self.binary, str(config)]
         if os.geteuid() == 0:
             command[1:1] = ["-u", "nobody"]
         log = self.directory / "log"
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
