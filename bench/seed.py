@@ -39,6 +39,17 @@ def seed_users(
     Clean rows (the default) are already applied, as after a past reconcile; dirty rows wait
     for the roster, as just after an IdP wrote them.
     """
+    rows = user_rows(organization_id, addresses, dirty)
+    for offset in range(0, len(rows), INSERT_CHUNK):
+        with database.writing() as session:
+            session.execute(insert(DirectoryUser), rows[offset : offset + INSERT_CHUNK])
+    return [row["id"] for row in rows]
+
+
+def user_rows(
+    organization_id: int, addresses: list[str], dirty: bool = False
+) -> list[dict[str, Any]]:
+    """The directory_users rows `seed_users` inserts (see there), in the order of `addresses`."""
     template = user_write(
         parse_user(okta_user("template@example.com"), Context.RESOURCE_CREATION_REQUEST)
     ).document
@@ -65,10 +76,7 @@ def seed_users(
                 "updated_at": stamp,
             }
         )
-    for offset in range(0, len(rows), INSERT_CHUNK):
-        with database.writing() as session:
-            session.execute(insert(DirectoryUser), rows[offset : offset + INSERT_CHUNK])
-    return ids
+    return rows
 
 
 def _document_for(template: dict[str, Any], email: str) -> dict[str, Any]:
