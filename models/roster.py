@@ -164,10 +164,9 @@ def reconcile_organization(
             applied, appended = apply_batch(database, organization_id, size)
             # An empty batch of users may still have given waiting members a freed seat.
             result.events_appended += appended
-            if applied == 0:
-                break
-            result.rows_applied += applied
-            result.batches += 1
+            if applied:
+                result.rows_applied += applied
+                result.batches += 1
             if applied < size:
                 break
     return result
