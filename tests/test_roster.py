@@ -38,6 +38,13 @@ def dirty_rows(database: Database) -> int:
         )
 
 
+def readdress(scim: ScimClient, user: dict, email: str) -> None:
+    """The IdP moves `user` to a new address: userName and primary email both."""
+    user["userName"] = email
+    user["emails"][0]["value"] = email
+    assert scim.put(f"/Users/{user['id']}", user).status_code == 200
+
+
 def queued_jobs(broker) -> int:
     """Reconcile messages waiting in Redis, delayed ones included."""
     return broker.client.llen("scimgate:roster") + broker.client.llen("scimgate:roster.DQ")
@@ -175,9 +182,7 @@ class TestReconcile:
     ):
         user = scim.post("/Users", okta_user("ada@example.com")).json
         reconcile_organization(database, tenant.id)
-        user["userName"] = "ada.lovelace@example.com"
-        user["emails"][0]["value"] = "ada.lovelace@example.com"
-        assert scim.put(f"/Users/{user['id']}", user).status_code == 200
+        readdress(scim, user, "ada.lovelace@example.com")
 
         reconcile_organization(database, tenant.id)
 
@@ -197,9 +202,7 @@ class TestReconcile:
         scim.delete(f"/Users/{bob['id']}")
         ada = scim.post("/Users", okta_user("ada@example.com")).json
         reconcile_organization(database, tenant.id)
-        ada["userName"] = "bob@example.com"
-        ada["emails"][0]["value"] = "bob@example.com"
-        assert scim.put(f"/Users/{ada['id']}", ada).status_code == 200
+        readdress(scim, ada, "bob@example.com")
         reconcile_organization(database, tenant.id)
         scim.delete(f"/Users/{ada['id']}")
 
@@ -253,8 +256,7 @@ class TestReconcile:
         bob = scim.post("/Users", okta_user("bob@example.com")).json
         reconcile_organization(database, tenant.id)
         scim.delete(f"/Users/{ada['id']}")
-        bob["userName"] = bob["emails"][0]["value"] = "robert@example.com"
-        assert scim.put(f"/Users/{bob['id']}", bob).status_code == 200
+        readdress(scim, bob, "robert@example.com")
 
         reconcile_organization(database, tenant.id)
 
