@@ -24,6 +24,10 @@ from tests.support.processes import ROOT, Stack
 from tests.support.services import PostgresDatabase
 
 SAMPLE_SECONDS = 0.1
+# A stack has finished starting once its processes spend less than this share of a core
+# for SETTLE_SECONDS.
+SETTLED_CORE_SHARE = 0.05
+SETTLE_SECONDS = 1.0
 RECONCILE_COUNTER = "scimgate:stats:sent:roster.reconcile"
 UNTHROTTLED = {"SCIMGATE_RATE_LIMIT_PER_SECOND": "1000000", "SCIMGATE_RATE_LIMIT_BURST": "1000000"}
 
@@ -133,6 +137,37 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time these processes have used so far, user and system; gone ones count 0."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # utime and stime: fields 14 and 15 of the whole line, 12 and 13 after the name.
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_settled(stack: Stack, timeout: float = 60.0) -> None:
+    """Wait until every process of the stack has finished starting, or `timeout` seconds.
+
+    gunicorn answers /healthz before Dramatiq's worker processes and the clock have
+    imported everything, and their start takes seconds of CPU: a burst sent at once would
+    share the two cores with it and be measured slower than it is.
+    """
+    started = time.monotonic()
+    tops = [process.pid for process in stack.processes.values()]
+    while time.monotonic() - started < timeout:
+        pids = tops + [child for top in tops for child in children(top)]
+        before = cpu_seconds(pids)
+        time.sleep(SETTLE_SECONDS)
+        if cpu_seconds(pids) - before < SETTLED_CORE_SHARE * SETTLE_SECONDS:
+            return
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The largest peak resident set size (VmHWM) among a process's children, in MB."""
     peaks = []
@@ -188,6 +223,7 @@ class Servers:
         stack.start_web(workers=None)
         stack.start_worker(processes=worker_processes, threads=worker_threads)
         stack.start_clock()
+        wait_settled(stack)
         return stack
 
     def app(self, name: str, app: str, workers: int | None = None, **env: str) -> Stack:
@@ -196,6 +232,7 @@ class Servers:
         # Preloading makes the app (and any seed) in the master before workers fork, so a
         # long seed is not mistaken for a stuck worker.
         stack.start_web(name, workers=workers, app=app, options=("--preload",), ready_timeout=600)
+        wait_settled(stack)
         return stack
 
     def stop(self) -> None:
