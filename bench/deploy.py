@@ -121,18 +121,27 @@ def reconcile_jobs_sent(redis_url: str) -> int:
         client.close()
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None once the process is gone.
+
+    The name may hold spaces and parentheses, so the fields start after its last ")": the
+    parent pid is [1], user and system CPU ticks are [11] and [12].
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
 def children(pid: int) -> list[int]:
     """The direct child processes of `pid` (gunicorn's or Dramatiq's workers)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces; the parent pid is the second field after it.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+        fields = _stat_fields(entry.name)
+        if fields is not None and int(fields[1]) == pid:
             found.append(int(entry.name))
     return found
 
@@ -141,13 +150,9 @@ def cpu_seconds(pids: list[int]) -> float:
     """The CPU time these processes have used so far, user and system; gone ones count 0."""
     ticks = 0
     for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        # utime and stime: fields 14 and 15 of the whole line, 12 and 13 after the name.
-        ticks += int(fields[11]) + int(fields[12])
+        fields = _stat_fields(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
