@@ -169,7 +169,9 @@ def wait_settled(stack: Stack, timeout: float = 60.0) -> None:
         pids = tops + [child for top in tops for child in children(top)]
         before = cpu_seconds(pids)
         time.sleep(SETTLE_SECONDS)
-        if cpu_seconds(pids) - before < SETTLED_CORE_SHARE * SETTLE_SECONDS:
+        used = cpu_seconds(pids) - before
+        # Negative when a process exited meanwhile: look again with the processes there now.
+        if 0 <= used < SETTLED_CORE_SHARE * SETTLE_SECONDS:
             return
 
 
