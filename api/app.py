@@ -119,7 +119,7 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
             # First: every line logged for the request, the audit trail's too, carries its id.
             RequestObservability(),
             # Early, so the latency it records covers authentication and the limits below.
-            ScimAuditTrail(services.audit_writer, services.database),
+            ScimAuditTrail(services.audit_writer, services.database, services.rate_bucket),
             RequestSettings(settings.public_url, settings.max_body_bytes),
             OperatorAuthentication(services.database),
             ScimAuthentication(services.authenticate or uncached(services.database)),

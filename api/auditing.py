@@ -4,6 +4,10 @@ It records the method, the route template (never the concrete path, which may ho
 email), the status, the latency, the token's visible prefix and a summary of what the request
 did: the resource type and operation, the resource id, and for lists the number of results.
 Bodies, filters and secrets are never recorded.
+
+Requests without a valid token are recorded too, against the organization their URL names,
+but no faster than that organization may make requests: anyone can send them, and each one
+recorded is a row written.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import time
 from typing import Any
 
 import falcon
+from prometheus_client import Counter
 
 from api.middleware import bearer_token
+from api.ratelimit import TokenBucket
 from models.audit import AuditEntry, AuditWriter
 from models.db import Database
 from models.organizations import organization_id
@@ -23,6 +29,15 @@ from models.tokens import TOKEN_MARKER, is_operator_token, token_prefix
 log = logging.getLogger(__name__)
 
 ORGANIZATION_PARAM = "organization"
+# The bucket of an organization's requests without a valid token: the rate and burst of its
+# own requests, kept apart so that such requests never spend the IdP's allowance.
+UNAUTHENTICATED_BUCKET = "unauthenticated:{}"
+
+UNAUTHENTICATED_UNRECORDED = Counter(
+    "scimgate_audit_unauthenticated_unrecorded_total",
+    "Requests without a valid token left out of the audit trail: their organization's "
+    "allowance of them was spent.",
+)
 _OPERATIONS = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -33,9 +48,12 @@ class ScimAuditTrail:
     `process_response` last, so the latency it records covers the whole request.
     """
 
-    def __init__(self, writer: AuditWriter, database: Database) -> None:
+    def __init__(
+        self, writer: AuditWriter, database: Database, unauthenticated: TokenBucket | None = None
+    ) -> None:
         self._writer = writer
         self._database = database
+        self._unauthenticated = unauthenticated
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.audit_started = time.perf_counter()
@@ -70,9 +88,10 @@ class ScimAuditTrail:
         else:
             # Refused before a tenant was known, or a discovery endpoint that needs no token:
             # record it against the organization named in the URL, if there is one, with the
-            # prefix of whatever SCIM token was presented (unverified, and said so).
+            # prefix of whatever SCIM token was presented (unverified, and said so). Anyone
+            # can send these, so only as many are recorded as the organization may send.
             org_id = organization_id(self._database, params[ORGANIZATION_PARAM])
-            if org_id is None:
+            if org_id is None or not self._admits_unauthenticated(org_id):
                 return None
             prefix = _presented_prefix(req)
             actor = "scim (unauthenticated)"
@@ -93,6 +112,15 @@ class ScimAuditTrail:
             target=target,
             details=_summary(resp, status),
         )
+
+    def _admits_unauthenticated(self, org_id: int) -> bool:
+        """Whether a request without a valid token is within its organization's allowance."""
+        if self._unauthenticated is None:
+            return True
+        if self._unauthenticated.take(UNAUTHENTICATED_BUCKET.format(org_id)).allowed:
+            return True
+        UNAUTHENTICATED_UNRECORDED.inc()
+        return False
 
 
 def _action(template: str, method: str) -> str:

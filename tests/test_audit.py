@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
 
 import falcon
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 
+from api.app import create_app, default_services
 from api.dev import free_port
 from models.audit import AuditEntry, AuditWriter, purge_audit
 from models.base import utcnow
+from models.config import Settings
 from models.db import Database
 from models.tables import AuditRecord
 from tests.support.admin import AdminClient
@@ -32,6 +36,10 @@ def idp(app: falcon.App, acme: OrganizationFixture) -> ScimClient:
 def scim_records(admin: AdminClient, slug: str = "acme") -> list[dict]:
     records = admin.get(f"/orgs/{slug}/audit", params={"limit": 1000}).json["records"]
     return [r for r in records if r["kind"] == "scim"]
+
+
+def unauthenticated_unrecorded() -> float:
+    return REGISTRY.get_sample_value("scimgate_audit_unauthenticated_unrecorded_total") or 0.0
 
 
 class TestScimRequests:
@@ -104,6 +112,32 @@ class TestScimRequests:
 
         with database.reading() as session:
             assert session.scalar(select(func.count()).select_from(AuditRecord)) == 0
+
+    def test_requests_without_a_valid_token_are_recorded_no_faster_than_the_rate_limit(
+        self, settings: Settings, database: Database, broker, acme: OrganizationFixture
+    ):
+        # Anyone can send them: a flood must neither write audit rows faster than the
+        # organization may make requests, nor spend the organization's own allowance.
+        limited = dataclasses.replace(settings, rate_limit_per_second=0.001, rate_limit_burst=3)
+        services = default_services(limited, database)
+        idp = ScimClient(create_app(limited, services), "acme", acme.token)
+        unrecorded_before = unauthenticated_unrecorded()
+
+        refused = [idp.get("/Users", token="scimgate_wrongwrongwrongwrong") for _ in range(5)]
+        served = idp.get("/Users")
+        services.audit_writer.close()
+
+        assert [response.status_code for response in refused] == [401] * 5
+        assert served.status_code == 200
+        with database.reading() as session:
+            records = session.execute(
+                select(AuditRecord.status, AuditRecord.actor).order_by(AuditRecord.id)
+            ).all()
+        assert [tuple(record) for record in records] == [
+            *[(401, "scim (unauthenticated)")] * 3,
+            (200, f"scim token {acme.token[9:17]}"),
+        ]
+        assert unauthenticated_unrecorded() == unrecorded_before + 2
 
     def test_each_organization_sees_only_its_own_records(
         self, admin: AdminClient, app: falcon.App, database: Database, idp: ScimClient
