@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from models.db import Database
 from models.migrate import upgrade
 from models.tables import DirectoryUser
-from tests.support.processes import ROOT, Stack
+from tests.support.processes import ROOT, Stack, wait_until
 from tests.support.services import PostgresDatabase
 
 SAMPLE_SECONDS = 0.1
@@ -157,22 +157,26 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def wait_settled(stack: Stack, timeout: float = 60.0) -> None:
-    """Wait until every process of the stack has finished starting, or `timeout` seconds.
+    """Wait until every process of the stack has finished starting.
 
     gunicorn answers /healthz before Dramatiq's worker processes and the clock have
     imported everything, and their start takes seconds of CPU: a burst sent at once would
     share the two cores with it and be measured slower than it is.
     """
-    started = time.monotonic()
+    wait_until(
+        lambda: _quiet(stack), timeout=timeout, interval=0, what="the stack to finish starting"
+    )
+
+
+def _quiet(stack: Stack) -> bool:
+    """Whether the stack's processes use under SETTLED_CORE_SHARE of a core for SETTLE_SECONDS."""
     tops = [process.pid for process in stack.processes.values()]
-    while time.monotonic() - started < timeout:
-        pids = tops + [child for top in tops for child in children(top)]
-        before = cpu_seconds(pids)
-        time.sleep(SETTLE_SECONDS)
-        used = cpu_seconds(pids) - before
-        # Negative when a process exited meanwhile: look again with the processes there now.
-        if 0 <= used < SETTLED_CORE_SHARE * SETTLE_SECONDS:
-            return
+    pids = tops + [child for top in tops for child in children(top)]
+    before = cpu_seconds(pids)
+    time.sleep(SETTLE_SECONDS)
+    used = cpu_seconds(pids) - before
+    # Negative when a process exited meanwhile: its CPU time left the sum.
+    return 0 <= used < SETTLED_CORE_SHARE * SETTLE_SECONDS
 
 
 def peak_rss_mb(pid: int) -> float | None:
