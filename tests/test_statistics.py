@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import insert, text
 
-from bench.seed import user_rows
 from models.db import Database
 from models.statistics import MIN_ROWS, analyze_grown_tables
 from models.tables import DirectoryUser
+from tests.support.directory import user_rows
 from tests.support.scim import OrganizationFixture
 from tests.support.services import PostgresDatabase, SqliteTemplate
 from workers.reconcile import reconcile
