@@ -6,11 +6,13 @@ actor modules load (as it is in production).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import falcon
 import pytest
@@ -153,6 +155,25 @@ def services(settings: Settings, database: Database, broker: RedisBroker) -> Ite
 @pytest.fixture
 def app(settings: Settings, services: Services) -> falcon.App:
     return create_app(settings, services)
+
+
+@pytest.fixture
+def app_with(
+    settings: Settings, database: Database, broker: RedisBroker
+) -> Iterator[Callable[..., falcon.App]]:
+    """Makes the app with some settings changed (`app_with(rate_limit_burst=3)`), on the
+    test's database and Redis; the audit writer of each is flushed and stopped at the end."""
+    made: list[Services] = []
+
+    def make(**changes: Any) -> falcon.App:
+        changed = dataclasses.replace(settings, **changes)
+        made.append(default_services(changed, database))
+        return create_app(changed, made[-1])
+
+    yield make
+    for services in made:
+        assert services.audit_writer is not None
+        services.audit_writer.close()
 
 
 @pytest.fixture

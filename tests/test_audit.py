@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,14 +11,12 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 
-from api.app import create_app, default_services
 from api.dev import free_port
 from models.audit import AuditEntry, AuditWriter, purge_audit
 from models.base import utcnow
-from models.config import Settings
 from models.db import Database
 from models.tables import AuditRecord
-from tests.support.admin import AdminClient
+from tests.support.admin import AdminClient, operator_token
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
 
 
@@ -36,6 +33,11 @@ def idp(app: falcon.App, acme: OrganizationFixture) -> ScimClient:
 def scim_records(admin: AdminClient, slug: str = "acme") -> list[dict]:
     records = admin.get(f"/orgs/{slug}/audit", params={"limit": 1000}).json["records"]
     return [r for r in records if r["kind"] == "scim"]
+
+
+def visible_prefix(token: str) -> str:
+    """What an admin sees of a token: the 8 characters after its `scimgate_` marker."""
+    return token[len("scimgate_") :][:8]
 
 
 def unauthenticated_unrecorded() -> float:
@@ -55,7 +57,7 @@ class TestScimRequests:
 
         records = scim_records(admin)
 
-        prefix = acme.token[len("scimgate_") :][:8]
+        prefix = visible_prefix(acme.token)
         assert [(r["action"], r["method"], r["path"], r["status"]) for r in records] == [
             ("Users.create", "POST", "/scim/v2/{organization}/Users", 201),
             ("Users.list", "GET", "/scim/v2/{organization}/Users", 200),
@@ -91,9 +93,10 @@ class TestScimRequests:
 
         records = scim_records(admin)
 
+        prefix = visible_prefix(acme.token)
         assert refused.status_code == 400
         assert [(r["action"], r["status"], r["actor"], r["token_prefix"]) for r in records] == [
-            ("Users.create", 400, f"scim token {acme.token[9:17]}", acme.token[9:17]),
+            ("Users.create", 400, f"scim token {prefix}", prefix),
             ("Users.list", 401, "scim (unauthenticated)", "wrongwro"),
             ("Users.list", 401, "scim (unauthenticated)", None),
         ]
@@ -114,28 +117,23 @@ class TestScimRequests:
             assert session.scalar(select(func.count()).select_from(AuditRecord)) == 0
 
     def test_requests_without_a_valid_token_are_recorded_no_faster_than_the_rate_limit(
-        self, settings: Settings, database: Database, broker, acme: OrganizationFixture
+        self, app_with: Callable[..., falcon.App], database: Database, acme: OrganizationFixture
     ):
         # Anyone can send them: a flood must neither write audit rows faster than the
         # organization may make requests, nor spend the organization's own allowance.
-        limited = dataclasses.replace(settings, rate_limit_per_second=0.001, rate_limit_burst=3)
-        services = default_services(limited, database)
-        idp = ScimClient(create_app(limited, services), "acme", acme.token)
+        app = app_with(rate_limit_per_second=0.001, rate_limit_burst=3)
+        idp = ScimClient(app, "acme", acme.token)
         unrecorded_before = unauthenticated_unrecorded()
 
         refused = [idp.get("/Users", token="scimgate_wrongwrongwrongwrong") for _ in range(5)]
         served = idp.get("/Users")
-        services.audit_writer.close()
 
         assert [response.status_code for response in refused] == [401] * 5
         assert served.status_code == 200
-        with database.reading() as session:
-            records = session.execute(
-                select(AuditRecord.status, AuditRecord.actor).order_by(AuditRecord.id)
-            ).all()
-        assert [tuple(record) for record in records] == [
+        records = scim_records(AdminClient(app, operator_token(database)))
+        assert [(r["status"], r["actor"]) for r in records] == [
             *[(401, "scim (unauthenticated)")] * 3,
-            (200, f"scim token {acme.token[9:17]}"),
+            (200, f"scim token {visible_prefix(acme.token)}"),
         ]
         assert unauthenticated_unrecorded() == unrecorded_before + 2
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
-from api.app import create_app, default_services
 from models.teams import teams_roster
 from tests.support.scim import ScimClient, members, okta_group, okta_user, patch_op
 
@@ -206,13 +204,8 @@ class TestBulk:
         assert response.json["scimType"] in ("invalidValue", "invalidSyntax")
         assert scim.get("/Users").json["totalResults"] == 0
 
-    def test_more_operations_than_max_operations_is_413_too_many(
-        self, settings, database, broker, tenant
-    ):
-        limited = dataclasses.replace(settings, bulk_max_operations=2)
-        client = ScimClient(
-            create_app(limited, default_services(limited, database)), tenant.slug, tenant.token
-        )
+    def test_more_operations_than_max_operations_is_413_too_many(self, app_with, tenant):
+        client = ScimClient(app_with(bulk_max_operations=2), tenant.slug, tenant.token)
         operations = [post_user(f"u{i}", f"user{i}@example.com") for i in range(3)]
 
         response = client.post("/Bulk", bulk(*operations))
@@ -222,11 +215,8 @@ class TestBulk:
         assert "2" in response.json["detail"]
         assert client.get("/Users").json["totalResults"] == 0
 
-    def test_a_body_past_max_payload_size_is_413(self, settings, database, broker, tenant):
-        limited = dataclasses.replace(settings, max_body_bytes=2_000)
-        client = ScimClient(
-            create_app(limited, default_services(limited, database)), tenant.slug, tenant.token
-        )
+    def test_a_body_past_max_payload_size_is_413(self, app_with, tenant):
+        client = ScimClient(app_with(max_body_bytes=2_000), tenant.slug, tenant.token)
         operations = [post_user(f"u{i}", f"user{i}@example.com") for i in range(5)]
         assert len(json.dumps(bulk(*operations))) > 2_000
 
@@ -278,10 +268,9 @@ class TestBulkAndTheRateLimit:
     """A bulk request counts one request per operation, and is admitted or refused whole."""
 
     @pytest.fixture
-    def client(self, settings, database, broker, tenant) -> ScimClient:
+    def client(self, app_with, tenant) -> ScimClient:
         # Five tokens, and none back within the test.
-        limited = dataclasses.replace(settings, rate_limit_burst=5, rate_limit_per_second=0.01)
-        app = create_app(limited, default_services(limited, database))
+        app = app_with(rate_limit_burst=5, rate_limit_per_second=0.01)
         return ScimClient(app, tenant.slug, tenant.token)
 
     def test_a_bulk_as_large_as_the_burst_runs_every_operation(self, client: ScimClient):
