@@ -9,6 +9,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from api.access import RouteAccess
 from api.admin.auth import OperatorAuthentication
 from api.admin.routes import install_admin_routes
 from api.auditing import ScimAuditTrail
@@ -34,6 +35,7 @@ from api.resources.groups import GroupsResource, render_listed_group
 from api.resources.querying import ResourceQueries
 from api.resources.search import RootSearchResource
 from api.resources.users import UsersResource, render_user
+from api.routing import Access, DeclaredRouter
 from api.scim.cursors import CursorCodec
 from api.scim.groups import GROUP_MAPPING
 from api.scim.mapping import USER_MAPPING
@@ -113,16 +115,22 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
         services.rate_bucket = TokenBucket(
             services.redis, settings.rate_limit_per_second, settings.rate_limit_burst
         )
+    router = DeclaredRouter()
     app = falcon.App(
         media_type="application/scim+json",
+        router=router,
         middleware=[
             # First: every line logged for the request, the audit trail's too, carries its id.
             RequestObservability(),
             # Early, so the latency it records covers authentication and the limits below.
             ScimAuditTrail(services.audit_writer, services.database, services.rate_bucket),
             RequestSettings(settings.public_url, settings.max_body_bytes),
-            OperatorAuthentication(services.database),
-            ScimAuthentication(services.authenticate or uncached(services.database)),
+            # Who may call the route the request matched; the rate limit spends what it fixed.
+            RouteAccess(
+                router,
+                ScimAuthentication(services.authenticate or uncached(services.database)),
+                OperatorAuthentication(services.database),
+            ),
             RateLimit(services.rate_bucket),
         ],
     )
@@ -141,9 +149,9 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
         find_exact=UserLookup(services.database).find,
     )
     users = UsersResource(directory, user_queries)
-    app.add_route(f"{SCIM_ROOT}/Users", users)
-    app.add_route(f"{SCIM_ROOT}/Users/.search", users, suffix="search")
-    app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item")
+    app.add_route(f"{SCIM_ROOT}/Users", users, access=Access.SCIM)
+    app.add_route(f"{SCIM_ROOT}/Users/.search", users, suffix="search", access=Access.SCIM)
+    app.add_route(f"{SCIM_ROOT}/Users/{{user_id}}", users, suffix="item", access=Access.SCIM)
     group_service = GroupService(services.database, services.on_directory_change)
     group_queries = {
         with_members: ResourceQueries(
@@ -156,11 +164,15 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
         for with_members in (True, False)
     }
     groups = GroupsResource(group_service, group_queries)
-    app.add_route(f"{SCIM_ROOT}/Groups", groups)
-    app.add_route(f"{SCIM_ROOT}/Groups/.search", groups, suffix="search")
-    app.add_route(f"{SCIM_ROOT}/Groups/{{group_id}}", groups, suffix="item")
+    app.add_route(f"{SCIM_ROOT}/Groups", groups, access=Access.SCIM)
+    app.add_route(f"{SCIM_ROOT}/Groups/.search", groups, suffix="search", access=Access.SCIM)
+    app.add_route(f"{SCIM_ROOT}/Groups/{{group_id}}", groups, suffix="item", access=Access.SCIM)
     # The server root searches every resource type, members of groups included.
-    app.add_route(f"{SCIM_ROOT}/.search", RootSearchResource([user_queries, group_queries[True]]))
+    app.add_route(
+        f"{SCIM_ROOT}/.search",
+        RootSearchResource([user_queries, group_queries[True]]),
+        access=Access.SCIM,
+    )
 
     # A bulk request costs a token per operation, all taken at once: one larger than the
     # burst could never be admitted, so the burst bounds what is advertised and accepted.
@@ -170,6 +182,7 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     app.add_route(
         f"{SCIM_ROOT}/Bulk",
         BulkResource(bulk_max_operations, lambda: app, services.rate_bucket),
+        access=Access.SCIM,
     )
 
     app.add_route(
@@ -180,14 +193,19 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
             bulk_max_operations,
             settings.max_body_bytes,
         ),
+        access=Access.PUBLIC,
     )
     resource_types = ResourceTypesResource()
-    app.add_route(f"{SCIM_ROOT}/ResourceTypes", resource_types)
-    app.add_route(f"{SCIM_ROOT}/ResourceTypes/{{name}}", resource_types, suffix="item")
+    app.add_route(f"{SCIM_ROOT}/ResourceTypes", resource_types, access=Access.PUBLIC)
+    app.add_route(
+        f"{SCIM_ROOT}/ResourceTypes/{{name}}", resource_types, suffix="item", access=Access.PUBLIC
+    )
     schemas = SchemasResource()
-    app.add_route(f"{SCIM_ROOT}/Schemas", schemas)
-    app.add_route(f"{SCIM_ROOT}/Schemas/{{schema_id}}", schemas, suffix="item")
-    app.add_route("/healthz", Health())
+    app.add_route(f"{SCIM_ROOT}/Schemas", schemas, access=Access.PUBLIC)
+    app.add_route(
+        f"{SCIM_ROOT}/Schemas/{{schema_id}}", schemas, suffix="item", access=Access.PUBLIC
+    )
+    app.add_route("/healthz", Health(), access=Access.PUBLIC)
 
     administration = Administration(
         services.database,
@@ -201,8 +219,6 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
 
 class Health:
     """Liveness: the process is up and answering."""
-
-    auth_exempt = True
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_JSON

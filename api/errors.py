@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from scim2_models import SCIMException
 from sqlalchemy import exc as database_errors
 
+from api.routing import Access
 from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class ScimError(falcon.HTTPError):
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     """Render any Falcon error, ours or its own, as a SCIM Error body (plain JSON for admins)."""
-    if req.path.startswith(ADMIN_PATH_PREFIX):
+    if _is_admin_request(req):
         _serialize_admin_error(resp, error)
         return
     if isinstance(error, ScimError):
@@ -56,6 +57,17 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
             body["detail"] = detail
     resp.content_type = SCIM_CONTENT_TYPE
     resp.media = body
+
+
+def _is_admin_request(req: falcon.Request) -> bool:
+    """Whether the request is the admin API's: by its route, else (no route) by its path.
+
+    Only the error's format depends on this; who may call a route never does (api/access.py).
+    """
+    access = getattr(req.context, "access", None)
+    if access is not None:
+        return access is Access.OPERATOR
+    return req.path.startswith(ADMIN_PATH_PREFIX)
 
 
 def _serialize_admin_error(resp: falcon.Response, error: falcon.HTTPError) -> None:

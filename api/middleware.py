@@ -34,7 +34,7 @@ class RequestSettings:
 
 
 class ScimAuthentication:
-    """Every SCIM route needs the bearer token of the organization named in its URL.
+    """A SCIM route needs the bearer token of the organization named in its URL.
 
     Any failure is the same 401, so a caller learns nothing about which organizations exist
     or which tokens belong to whom.
@@ -43,14 +43,9 @@ class ScimAuthentication:
     def __init__(self, authenticate: Authenticate) -> None:
         self._authenticate = authenticate
 
-    def process_resource(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
-    ) -> None:
-        if resource is None or getattr(resource, "auth_exempt", False):
-            return
+    def authenticate(self, req: falcon.Request, params: dict[str, Any]) -> None:
+        """Put the tenant on `req.context.tenant`, or raise the 401."""
         organization = params.get("organization")
-        if organization is None:
-            return
         bulk_tenant = req.env.get(BULK_TENANT)
         if bulk_tenant is not None and bulk_tenant.slug == organization:
             # An operation of a Bulk request that was authenticated, and paid for, as a whole.
@@ -58,7 +53,7 @@ class ScimAuthentication:
             req.context.rate_decision = PAID_BY_BULK
             return
         secret = bearer_token(req.get_header("Authorization"))
-        admission = self._authenticate(organization, secret) if secret else None
+        admission = self._authenticate(organization, secret) if secret and organization else None
         tenant = admission.tenant if admission is not None else None
         if tenant is None:
             raise ScimError(

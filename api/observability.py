@@ -33,6 +33,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.routing import Access
 from models.db import Database
 from models.health import Backlog, backlog, database_reachable
 from models.logs import bind_log_context, clear_log_context
@@ -259,8 +260,6 @@ class _Scrape:
 class MetricsResource:
     """`/metrics` in Prometheus's text format: this deployment's web metrics and backlog."""
 
-    auth_exempt = True
-
     def __init__(self, database: Database, client: redis.Redis | None) -> None:
         self._backlog = BacklogCollector(database, client)
 
@@ -281,8 +280,6 @@ def _process_metrics() -> Any:
 
 class ReadinessResource:
     """`/readyz`: 200 when the database and Redis both answer, else 503 saying which did not."""
-
-    auth_exempt = True
 
     def __init__(self, database: Database, client: redis.Redis | None) -> None:
         self._database = database
@@ -315,5 +312,5 @@ def _check(probe: Any) -> str:
 def install_operations_routes(
     app: falcon.App, database: Database, client: redis.Redis | None
 ) -> None:
-    app.add_route("/metrics", MetricsResource(database, client))
-    app.add_route("/readyz", ReadinessResource(database, client))
+    app.add_route("/metrics", MetricsResource(database, client), access=Access.PUBLIC)
+    app.add_route("/readyz", ReadinessResource(database, client), access=Access.PUBLIC)

@@ -18,11 +18,9 @@ def acme(database: Database) -> OrganizationFixture:
 
 class TestAdminNeedsAnOperatorToken:
     @pytest.mark.parametrize(
-        "path", ["/orgs", "/orgs/acme", "/orgs/acme/members", "/orgs/acme/audit", "/no/such"]
+        "path", ["/orgs", "/orgs/acme", "/orgs/acme/members", "/orgs/acme/audit", "/orgs/nope"]
     )
-    def test_without_a_token_every_admin_path_is_401_even_unknown_ones(
-        self, app: falcon.App, acme, path: str
-    ):
+    def test_without_a_token_every_admin_route_is_401(self, app: falcon.App, acme, path: str):
         response = falcon.testing.TestClient(app).simulate_get(f"/admin/v1{path}")
 
         assert response.status_code == 401
@@ -30,6 +28,15 @@ class TestAdminNeedsAnOperatorToken:
         assert response.json["status"] == 401
         assert "operator token (scimgate_op_...)" in response.json["detail"]
         assert response.headers["www-authenticate"] == 'Bearer realm="scimgate-admin"'
+
+    def test_an_unknown_admin_path_is_404_with_or_without_a_token(
+        self, app: falcon.App, admin: AdminClient
+    ):
+        anonymous = falcon.testing.TestClient(app).simulate_get("/admin/v1/no/such")
+
+        assert anonymous.status_code == 404
+        assert anonymous.json["status"] == 404
+        assert admin.get("/no/such").status_code == 404
 
     def test_a_scim_token_does_not_open_the_admin_api(self, admin: AdminClient, acme):
         for method, path in [("GET", "/orgs"), ("GET", "/orgs/acme"), ("POST", "/orgs/acme/jit")]:

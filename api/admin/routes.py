@@ -1,6 +1,6 @@
 """Every admin route in one table. To add an endpoint: write a resource in
-`api/admin/resources/` over `Administration`, then add one row below. Operator
-authentication covers it already (it keys on the /admin/v1 prefix).
+`api/admin/resources/` over `Administration`, then add one row below. Every route here is
+added with `Access.OPERATOR`, so operator authentication covers it already.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from api.admin.resources.organizations import (
 from api.admin.resources.scim import ScimResource
 from api.admin.resources.sso import SsoResource
 from api.errors import RETRY_AFTER_SECONDS, ScimError
+from api.routing import Access
 from models.admin import Administration
 from models.audit import AuditWriter
 from models.domains import ResolverUnavailable
@@ -62,9 +63,9 @@ def install_admin_routes(app: falcon.App, admin: Administration, audit_writer: A
     app.add_error_handler(ResolverUnavailable, _resolver_unavailable)
     for path, resource, suffix in admin_routes(admin, audit_writer):
         if suffix:
-            app.add_route(ADMIN_ROOT + path, resource, suffix=suffix)
+            app.add_route(ADMIN_ROOT + path, resource, suffix=suffix, access=Access.OPERATOR)
         else:
-            app.add_route(ADMIN_ROOT + path, resource)
+            app.add_route(ADMIN_ROOT + path, resource, access=Access.OPERATOR)
 
 
 def _resolver_unavailable(

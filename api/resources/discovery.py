@@ -1,4 +1,4 @@
-"""The discovery endpoints; they describe the server and need no token."""
+"""The discovery endpoints; they describe the server and need no token (`Access.PUBLIC`)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ def _base_url(req: falcon.Request, organization: str) -> str:
 
 
 class ServiceProviderConfigResource:
-    auth_exempt = True
-
     def __init__(
         self,
         max_page_size: int,
@@ -35,8 +33,6 @@ class ServiceProviderConfigResource:
 
 
 class ResourceTypesResource:
-    auth_exempt = True
-
     def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
         found = resource_types(_base_url(req, organization))
         resp.media = list_response(found, len(found), 1)
@@ -52,8 +48,6 @@ class ResourceTypesResource:
 
 
 class SchemasResource:
-    auth_exempt = True
-
     def on_get(self, req: falcon.Request, resp: falcon.Response, organization: str) -> None:
         found = schemas(_base_url(req, organization))
         resp.media = list_response(found, len(found), 1)
