@@ -322,7 +322,9 @@ class TestCompose:
 
     def test_every_role_its_dependencies_and_their_health(self):
         services = compose()["services"]
-        assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "clock"}
+        assert set(services) == {
+            "postgres", "redis", "migrate", "web", "worker", "clock", "nginx",
+        }  # fmt: skip
         roles = procfile()
         assert shlex.join(services["migrate"]["command"]) == roles["release"]
         assert services["migrate"]["restart"] == "no"
@@ -338,6 +340,17 @@ class TestCompose:
             assert service["build"]["dockerfile"] == "deploy/Dockerfile"
         for backing in ("postgres", "redis"):
             assert services[backing]["healthcheck"]["test"], backing
+
+    def test_only_nginx_publishes_a_port_and_it_proxies_with_the_shipped_template(self):
+        services = compose()["services"]
+        published = {name for name, service in services.items() if service.get("ports")}
+        assert published == {"nginx"}
+        nginx = services["nginx"]
+        source, target = nginx["volumes"][0].split(":")[:2]
+        assert (COMPOSE.parent / source).resolve() == DEPLOY / "nginx" / "scimgate.conf.template"
+        assert target.startswith("/etc/nginx/templates/")
+        assert nginx["environment"]["SCIMGATE_UPSTREAM"] == "web:8000"
+        assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}
 
     def test_stops_wait_for_requests_and_jobs_to_finish(self):
         services = compose()["services"]

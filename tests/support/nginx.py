@@ -1,0 +1,98 @@
+"""nginx from Debian's package in front of a test deployment, on the config we ship."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api.dev import free_port
+from tests.support.processes import wait_until
+from tests.support.services import IN_CI
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "deploy" / "nginx" / "scimgate.conf.template"
+MISSING = "nginx is not installed (.ci/run installs Debian's nginx-light)"
+
+
+def find_nginx() -> str:
+    """The nginx binary; fails in CI, skips elsewhere, when there is none."""
+    found = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
+    )
+    if found is None:
+        if IN_CI:
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    return found
+
+
+def render(upstream: str, port: int) -> str:
+    """The shipped template with its two variables set, as the nginx image's envsubst does."""
+    text = TEMPLATE.read_text()
+    return text.replace("${SCIMGATE_UPSTREAM}", upstream).replace("${NGINX_PORT}", str(port))
+
+
+class NginxProxy:
+    """A foreground nginx, its prefix, logs and temporary files all under `directory`."""
+
+    def __init__(self, upstream: str, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.upstream = upstream
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> NginxProxy:
+        binary = find_nginx()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "scimgate.conf").write_text(render(self.upstream, self.port))
+        # The http block the nginx image's own nginx.conf provides, reduced to what a test
+        # needs: workers run as whoever started nginx, and write only under the prefix.
+        run_as = "user root;\n" if os.geteuid() == 0 else ""
+        temp = {name: self.directory / name for name in ("body", "proxy", "fcgi", "uwsgi", "scgi")}
+        (self.directory / "nginx.conf").write_text(
+            f"{run_as}worker_processes 1;\n"
+            f"pid {self.directory / 'nginx.pid'};\n"
+            f"error_log {self.directory / 'error.log'} warn;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            "  access_log off;\n"
+            f"  client_body_temp_path {temp['body']};\n"
+            f"  proxy_temp_path {temp['proxy']};\n"
+            f"  fastcgi_temp_path {temp['fcgi']};\n"
+            f"  uwsgi_temp_path {temp['uwsgi']};\n"
+            f"  scgi_temp_path {temp['scgi']};\n"
+            f"  include {self.directory / 'scimgate.conf'};\n"
+            "}\n"
+        )
+        self.process = subprocess.Popen(
+            [binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
+             "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.directory / "stderr.log", "wb"),  # noqa: SIM115 (the process's)
+        )  # fmt: skip
+        wait_until(self._listening, timeout=10, what="nginx to listen")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def _listening(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = (self.directory / "stderr.log").read_text(errors="replace")
+            raise AssertionError(f"nginx exited with {self.process.returncode}: {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
