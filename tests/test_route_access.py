@@ -9,9 +9,7 @@ other way round: the right credential does get through, on every route and metho
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Iterator
 
 import falcon
 import falcon.testing
@@ -20,6 +18,7 @@ import pytest
 from api.routing import Access, DeclaredRouter, Route, UndeclaredAccess, declared_routes
 from models.db import Database
 from tests.support.admin import operator_token
+from tests.support.routes import concrete_path, spellings
 from tests.support.scim import OrganizationFixture
 
 # Routes anyone may call. A route joins this list only by a deliberate change here.
@@ -36,7 +35,6 @@ PUBLIC_ROUTES = {
 # Every HTTP method and WebDAV's, which Falcon routes too (not WEBSOCKET: no WSGI request).
 METHODS = [method for method in falcon.constants.COMBINED_METHODS if method != "WEBSOCKET"]
 REFUSED = {401, 403, 404}
-FIELD = re.compile(r"{(\w+)}")
 
 
 class ReachedProbe:
@@ -74,30 +72,6 @@ def probe(app: falcon.App) -> ReachedProbe:
     probe = ReachedProbe()
     app.add_middleware(probe)
     return probe
-
-
-def concrete_path(route: Route, organization: str) -> str:
-    """The route's template with its fields filled in."""
-    return FIELD.sub(
-        lambda field: organization if field.group(1) in ("organization", "org") else "x1",
-        route.template,
-    )
-
-
-def spellings(path: str) -> Iterator[str]:
-    """The path as sent, and the other spellings a router or server might read as it."""
-    yield path
-    yield "/" + path
-    yield "//" + path
-    yield "/%2f" + path[1:]
-    yield "/%2F" + path[1:]
-    head, _, tail = path[1:].partition("/")
-    yield f"/{head}//{tail}"
-    yield f"/{head}/./{tail}"
-    yield f"/{head}/x/../{tail}"
-    yield f"/{head}%2f{tail}"
-    yield f"/{head}/%2e/{tail}"
-    yield path + "//"
 
 
 def wrong_credentials(
