@@ -35,6 +35,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, not_
 from sqlalchemy.orm import Session
 
+# The most rows a page may skip: more than any directory holds, and an offset either database
+# takes (SQLite refuses a Python int past 64 bits outright, PostgreSQL past its bigint).
+MAX_OFFSET = 2**31 - 2
+
 
 @dataclass(frozen=True)
 class PageSpec:

@@ -10,12 +10,17 @@ import falcon
 from api.errors import ScimError
 from api.request import read_body
 
+# Durations an operator may give (token lifetimes): ten years is already "forever" for a
+# token, and a date much further off overflows what a datetime can hold.
+MAX_DURATION = timedelta(days=3650)
+# The largest values of the database's integer columns (INTEGER and BIGINT on PostgreSQL).
+MAX_INTEGER = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
 
 def json_body(req: falcon.Request) -> dict[str, Any]:
     """The request's JSON object; an empty body is an empty object."""
-    if not req.content_length:
-        return {}
-    body = read_body(req)
+    body = read_body(req, required=False)
     if not isinstance(body, dict):
         raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
     return body
@@ -50,19 +55,37 @@ def optional_bool(body: dict[str, Any], name: str) -> bool | None:
     return value
 
 
-def optional_seconds(body: dict[str, Any], name: str) -> timedelta | None:
+def optional_int(body: dict[str, Any], name: str, minimum: int, maximum: int) -> int | None:
+    """A whole number from `minimum` to `maximum`, or None when the field is absent or null."""
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ScimError(400, f"{name} must be a whole number of seconds, 0 or more", "invalidValue")
-    return timedelta(seconds=value)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ScimError(
+            400, f"{name} must be a whole number from {minimum} to {maximum}", "invalidValue"
+        )
+    return value
 
 
-def int_param(req: falcon.Request, name: str, default: int, minimum: int = 0) -> int:
+def optional_seconds(
+    body: dict[str, Any], name: str, maximum: timedelta = MAX_DURATION
+) -> timedelta | None:
+    """A duration given in whole seconds, from 0 to `maximum` (ten years unless told)."""
+    seconds = optional_int(body, name, 0, int(maximum.total_seconds()))
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def int_param(req: falcon.Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole-number query parameter from `minimum` to `maximum`; `default` when absent."""
     raw = req.get_param(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ScimError(400, f"{name} must be a whole number, {minimum} or more", "invalidValue")
-    return int(raw)
+    # Digits only (no sign, no spaces), and no more of them than the maximum has: int() of a
+    # few thousand digits is refused by Python itself, and slow well before that.
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(maximum)):
+        value = int(raw)
+        if minimum <= value <= maximum:
+            return value
+    raise ScimError(
+        400, f"{name} must be a whole number from {minimum} to {maximum}", "invalidValue"
+    )

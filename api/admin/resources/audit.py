@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import falcon
 
-from api.admin.http import int_param, respond
+from api.admin.http import MAX_BIGINT, int_param, respond
 from models.admin import Administration
-from models.audit import AuditWriter
+from models.audit import MAX_PAGE, AuditWriter
 
 
 class AuditResource:
@@ -18,8 +18,10 @@ class AuditResource:
         # This process's buffered SCIM records first, so an operator sees their own traffic;
         # other processes' records arrive within their flush interval.
         self._writer.flush()
-        after = int_param(req, "after", 0)
-        records = self._admin.audit(org, after, int_param(req, "limit", 100, minimum=1))
+        # Audit record ids are a BIGINT column.
+        after = int_param(req, "after", 0, minimum=0, maximum=MAX_BIGINT)
+        limit = int_param(req, "limit", 100, minimum=1, maximum=MAX_PAGE)
+        records = self._admin.audit(org, after, limit)
         respond(
             resp,
             {"records": records, "next_after": records[-1]["id"] if records else after},

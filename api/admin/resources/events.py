@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from api.admin.http import int_param, respond
-from models.admin import Administration
+from api.admin.http import MAX_INTEGER, int_param, respond
+from models.admin import EVENTS_PAGE_LIMIT, Administration
 
 
 class EventsResource:
@@ -13,8 +13,10 @@ class EventsResource:
         self._admin = admin
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, org: str) -> None:
-        after = int_param(req, "after", 0)
-        events = self._admin.events(org, after, int_param(req, "limit", 100, minimum=1))
+        # Sequence numbers are an INTEGER column.
+        after = int_param(req, "after", 0, minimum=0, maximum=MAX_INTEGER)
+        limit = int_param(req, "limit", 100, minimum=1, maximum=EVENTS_PAGE_LIMIT)
+        events = self._admin.events(org, after, limit)
         respond(
             resp,
             {"events": events, "next_after": events[-1]["sequence"] if events else after},

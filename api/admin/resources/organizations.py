@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import falcon
 
-from api.admin.http import json_body, optional_bool, required_string, respond
+from api.admin.http import json_body, optional_bool, optional_int, required_string, respond
 from api.errors import ScimError
 from models.admin import Administration
+
+# More seats than any organization will have, and well inside a database integer.
+MAX_SEAT_LIMIT = 10**9
 
 
 class OrganizationsResource:
@@ -53,11 +56,8 @@ class SettingsResource:
             "jit_with_scim": optional_bool(body, "jit_with_scim"),
         }
         if "seat_limit" in body:
-            seat_limit = body["seat_limit"]
-            if seat_limit is not None and (
-                isinstance(seat_limit, bool) or not isinstance(seat_limit, int)
-            ):
-                raise ScimError(400, "seat_limit must be a whole number or null", "invalidValue")
+            # null lifts the limit.
+            seat_limit = optional_int(body, "seat_limit", 0, MAX_SEAT_LIMIT)
             changes["seat_limit"] = seat_limit
             changes["clear_seat_limit"] = seat_limit is None
         respond(resp, self._admin.update_settings(req.context.actor, org, **changes))

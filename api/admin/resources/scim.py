@@ -8,6 +8,7 @@ import falcon
 
 from api.admin.http import json_body, optional_seconds, respond
 from models.admin import Administration
+from models.organizations import MAX_ROTATION_GRACE
 
 DEFAULT_GRACE = timedelta(hours=24)
 
@@ -30,7 +31,7 @@ class ScimResource:
     def on_post_rotate(self, req: falcon.Request, resp: falcon.Response, org: str) -> None:
         """A new token; the old ones keep working for `grace_seconds` (default 24 h)."""
         body = json_body(req)
-        grace = optional_seconds(body, "grace_seconds")
+        grace = optional_seconds(body, "grace_seconds", MAX_ROTATION_GRACE)
         respond(
             resp,
             self._admin.rotate_scim_token(
