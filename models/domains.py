@@ -19,6 +19,7 @@ import dns.resolver
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from models.email_addresses import email_domain_problem
 from models.errors import Conflict, DomainError, InvalidValue, NotFound
 from models.organizations import domains_of, normalize_domain
 from models.tables import Domain, Organization
@@ -68,8 +69,18 @@ def list_domains(session: Session, organization: Organization) -> list[Domain]:
 
 
 def add_domain(session: Session, organization: Organization, name: str) -> Domain:
-    """Add a domain pending verification; adding it again returns the same challenge."""
+    """Add a domain pending verification; adding it again returns the same challenge.
+
+    A domain no user's email can be in is refused: SCIM would unlock for it, then refuse
+    every user the IdP sends.
+    """
     domain_name = normalize_domain(name)
+    problem = email_domain_problem(domain_name)
+    if problem is not None:
+        raise InvalidValue(
+            f"{domain_name!r} cannot be an email domain, so no user in it could be provisioned:"
+            f" {problem}"
+        )
     domain = session.scalar(domains_of(organization.id).where(Domain.name == domain_name))
     if domain is None:
         domain = Domain(organization_id=organization.id, name=domain_name)
