@@ -135,9 +135,38 @@ def scim_error_from(error: Exception) -> ScimError:
     return ScimError(400, str(error), "invalidValue")
 
 
+# SQLite's words for a statement past its limits: the query is at fault, not the database.
+_SQLITE_LIMITS = (
+    "expression tree is too large",
+    "too many sql variables",
+    "parser stack overflow",
+    "string or blob too big",
+    "too many terms in compound select",
+)
+# PostgreSQL's SQLSTATE class 54, program_limit_exceeded ("stack depth limit exceeded",
+# "statement too complex", too many arguments).
+_POSTGRES_LIMITS_CLASS = "54"
+
+
+def refused_as_too_large(error: Exception) -> bool:
+    """Whether the database refused a statement for its size, rather than being unreachable."""
+    original = getattr(error, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_LIMITS_CLASS):
+        return True
+    message = str(original or error).lower()
+    return any(phrase in message for phrase in _SQLITE_LIMITS)
+
+
 def _database_unavailable(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
 ):
+    if refused_as_too_large(error):
+        # Retrying would fail the same way: tell the client to ask for less.
+        log.info("database refused a statement as too large on %s %s", req.method, req.path)
+        raise ScimError(
+            400, "the database cannot run a query this large; use a narrower filter", "tooMany"
+        )
     log.warning("database unavailable on %s %s: %s", req.method, req.path, type(error).__name__)
     raise ScimError(
         503, "the directory is temporarily unavailable; retry shortly", None,

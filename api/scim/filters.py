@@ -44,6 +44,7 @@ from scim2_models.path import (
 )
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 
+from api.scim.filter_limits import check_filter_size
 from api.scim.mapping import (
     ColumnValue,
     ConstantValue,
@@ -75,6 +76,7 @@ def parse_filter(expression: str, mapping: ResourceMapping) -> ScimFilter[Any]:
     if not isinstance(expression, str) or not expression.strip():
         raise InvalidFilterException(detail="the filter is empty")
     _check_text(expression)
+    check_filter_size(expression)
     try:
         return ScimFilter[mapping.model](expression)  # type: ignore[name-defined]
     except InvalidFilterException:

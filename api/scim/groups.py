@@ -30,6 +30,7 @@ from scim2_models.path.expressions import (
 )
 from sqlalchemy import ColumnElement, exists, false, func, not_, select
 
+from api.scim.filter_limits import check_filter_size
 from api.scim.mapping import (
     ColumnValue,
     ConstantValue,
@@ -289,9 +290,11 @@ class _GroupPatch:
 def member_filter_values(expression: str) -> list[str]:
     """The ids a member filter selects: `value eq "x"`, joined by `or`, nothing else."""
     try:
+        check_filter_size(expression)
         node = ScimFilter(expression).ast
     except (InvalidFilterException, ValueError) as error:
-        raise InvalidPathException(detail=f"cannot parse members[{expression}]: {error}") from None
+        shown = expression if len(expression) <= 80 else expression[:80] + "..."
+        raise InvalidPathException(detail=f"cannot parse members[{shown}]: {error}") from None
     ids: list[str] = []
 
     def collect(current: Any) -> None:

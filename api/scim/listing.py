@@ -35,14 +35,20 @@ from typing import Any
 from scim2_models import Context, InvalidCursorException, Resource, ScimFilter, SearchRequest
 
 from api.scim.cursors import BACKWARD, FORWARD, CursorCodec, CursorPosition, cursor_scope
+from api.scim.filter_limits import check_filter_size
 from api.scim.filters import attribute_kind, compile_filter
 from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
 from api.scim.sorting import Ordering, compile_sort
-from models.paging import FetchedPage, PageSpec
+from models.paging import MAX_OFFSET, FetchedPage, PageSpec
 from models.user_lookup import ExactMatch
 
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+# RFC 7644 §3.4.2.4 reads a startIndex below 1 as 1 and a count below 0 as 0 (scim2-models
+# does), and a count above the maximum page size as that size. It sets no highest
+# startIndex; one past every row a directory could hold would answer an empty page, but an
+# offset that large is not one a database takes, so it is refused with the range instead.
+MAX_START_INDEX = MAX_OFFSET + 1
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 DEFAULT_PAGE_SIZE = 100
 
@@ -104,8 +110,14 @@ def _validate(body: dict[str, Any], mapping: ResourceMapping) -> SearchRequest[A
         body["sortOrder"] = body["sortOrder"].lower()
     if body.get("cursor") is not None and body.get("startIndex") not in (None, ""):
         raise InvalidListRequest("use either cursor or startIndex, not both")
+    if isinstance(body.get("filter"), str):
+        # Before validation, which parses the filter: a huge one must not reach the parser.
+        check_filter_size(body["filter"])
     body = {key: value for key, value in body.items() if value is not None}
-    return _search_request(mapping.model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+    search = _search_request(mapping.model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+    if search.start_index is not None and search.start_index > MAX_START_INDEX:
+        raise InvalidListRequest(f"startIndex must be a whole number from 1 to {MAX_START_INDEX}")
+    return search
 
 
 @functools.cache
