@@ -19,8 +19,9 @@ from scim2_models import InvalidFilterException
 MAX_FILTER_TERMS = 200
 # Parentheses and value-path brackets inside one another.
 MAX_FILTER_DEPTH = 16
-# Quoted values go before counting: an `or` or a `(` inside one is data.
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Quoted values go before counting: an `or` or a `(` inside one is data. An unclosed one runs
+# to the end of the text, so that no quote is scanned again from each later one (quadratic).
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
 _LOGICAL = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 _DEPTH_STEP = {"(": 1, "[": 1, ")": -1, "]": -1}
 

@@ -110,9 +110,11 @@ def _validate(body: dict[str, Any], mapping: ResourceMapping) -> SearchRequest[A
         body["sortOrder"] = body["sortOrder"].lower()
     if body.get("cursor") is not None and body.get("startIndex") not in (None, ""):
         raise InvalidListRequest("use either cursor or startIndex, not both")
-    if isinstance(body.get("filter"), str):
-        # Before validation, which parses the filter: a huge one must not reach the parser.
-        check_filter_size(body["filter"])
+    for name, value in body.items():
+        # Before validation, which parses the filter (its key in any case): a huge one must
+        # not reach the parser.
+        if name.lower() == "filter" and isinstance(value, str):
+            check_filter_size(value)
     body = {key: value for key, value in body.items() if value is not None}
     search = _search_request(mapping.model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
     if search.start_index is not None and search.start_index > MAX_START_INDEX:
