@@ -23,6 +23,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from api.errors import ERROR_SCHEMA
 from models.config import Settings
 from tests.support.services import IN_CI
 from workers.broker import NAMESPACE
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE = DEPLOY / "docker-compose.yml"
+NGINX_TEMPLATE = DEPLOY / "nginx" / "scimgate.conf.template"
 # The oldest Kubernetes release the manifests promise to work on.
 KUBERNETES_VERSION = "1.30.0"
 ROLES = ("release", "web", "worker", "clock")
@@ -347,10 +349,24 @@ class TestCompose:
         assert published == {"nginx"}
         nginx = services["nginx"]
         source, target = nginx["volumes"][0].split(":")[:2]
-        assert (COMPOSE.parent / source).resolve() == DEPLOY / "nginx" / "scimgate.conf.template"
-        assert target.startswith("/etc/nginx/templates/")
-        assert nginx["environment"]["SCIMGATE_UPSTREAM"] == "web:8000"
+        assert (COMPOSE.parent / source).resolve() == NGINX_TEMPLATE
+        # The image renders templates/NAME.template to conf.d/NAME: this replaces its default.
+        assert target == "/etc/nginx/templates/default.conf.template"
+        environment = nginx["environment"]
+        assert environment["SCIMGATE_UPSTREAM"] == "web:8000"
+        assert nginx["ports"] == [f"8000:{environment['NGINX_PORT']}"]
         assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}
+
+    def test_the_nginx_image_substitutes_exactly_the_template_s_variables(self):
+        environment = compose()["services"]["nginx"]["environment"]
+        variables = set(re.findall(r"\$\{(\w+)\}", NGINX_TEMPLATE.read_text()))
+        assert variables <= environment.keys()
+        # Compose reads `$$` as one `$`; the image's entrypoint matches names with awk's ERE.
+        name_filter = re.compile(environment["NGINX_ENVSUBST_FILTER"].replace("$$", "$"))
+        substituted = {name for name in environment if name_filter.search(name)}
+        assert substituted == variables
+        # Nor would it touch nginx's own variables, were the environment to hold such names.
+        assert not name_filter.search("host") and not name_filter.search("NGINX_PORTS")
 
     def test_stops_wait_for_requests_and_jobs_to_finish(self):
         services = compose()["services"]
@@ -366,6 +382,93 @@ class TestCompose:
 def _duration_seconds(value: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     return sum(float(number) * units[unit] for number, unit in re.findall(r"(\d+)([smh])", value))
+
+
+def nginx_settings(block: str) -> dict[str, str]:
+    """The directives of one block of the nginx template (`upstream scimgate_web`, `server`,
+    `location /`), without those of the blocks inside it.
+
+    Braces count as blocks even inside quotes; the template's only quoted ones, in a JSON body,
+    are balanced.
+    """
+    # Without comments, and `${NAME}` as `$NAME`, so that those braces do not count.
+    text = re.sub(r"#[^\n]*", "", NGINX_TEMPLATE.read_text())
+    text = re.sub(r"\$\{(\w+)\}", r"$\1", text)
+    settings: dict[str, str] = {}
+    depth, statement = 0, ""
+    for character in text[text.index(block + " {") + len(block) + 2 :]:
+        if character == "{":
+            depth, statement = depth + 1, ""
+        elif character == "}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and character == ";":
+            name, _, value = statement.strip().partition(" ")
+            settings[name] = value.strip()
+            statement = ""
+        elif depth == 0:
+            statement += character
+    return settings
+
+
+def _nginx_seconds(value: str) -> float:
+    return _duration_seconds(value) if value[-1].isalpha() else float(value)
+
+
+def _nginx_bytes(value: str) -> int:
+    units = {"k": 1024, "m": 1024 * 1024}
+    return int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
+
+
+class TestProxy:
+    def test_nginx_outwaits_gunicorn_and_lets_go_of_idle_upstream_connections_first(self):
+        gunicorn = gunicorn_config()
+        upstream = nginx_settings("upstream scimgate_web")
+        server = nginx_settings("server")
+        proxied = nginx_settings("location /")
+        assert _nginx_seconds(upstream["keepalive_timeout"]) < gunicorn["keepalive"]
+        assert gunicorn["timeout"] < _nginx_seconds(proxied["proxy_read_timeout"]) < 60
+        assert _nginx_seconds(server["client_header_timeout"]) <= 10
+        assert (proxied["proxy_request_buffering"], proxied["proxy_buffering"]) == ("on", "on")
+        # scimgate answers 413 itself, as a SCIM error, up to the proxy's larger bound; past
+        # it, nginx's own SCIM error names that bound.
+        proxy_limit = _nginx_bytes(server["client_max_body_size"])
+        assert proxy_limit > Settings.from_env({}).max_body_bytes
+        assert server["error_page"] == "413 @body_too_large"
+        too_large = re.search(r"return 413 '(.+)';", NGINX_TEMPLATE.read_text())
+        assert too_large, "no SCIM error body for 413"
+        assert json.loads(too_large.group(1)) == {
+            "schemas": [ERROR_SCHEMA],
+            "status": "413",
+            "detail": f"the body is larger than {proxy_limit} bytes",
+        }
+
+    def test_the_ingress_carries_the_same_limits_and_routes_no_internal_endpoint(self):
+        ingress = manifest("Ingress", "scimgate")
+        annotations = {
+            name.removeprefix("nginx.ingress.kubernetes.io/"): value
+            for name, value in ingress["metadata"]["annotations"].items()
+        }
+        proxied = nginx_settings("location /")
+        assert _nginx_bytes(annotations["proxy-body-size"]) == _nginx_bytes(
+            nginx_settings("server")["client_max_body_size"]
+        )
+        for name in ("proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout"):
+            assert float(annotations[name]) == _nginx_seconds(proxied[name.replace("-", "_")])
+        assert (annotations["proxy-request-buffering"], annotations["proxy-buffering"]) == (
+            "on",
+            "on",
+        )
+        paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+        for internal in ("/metrics", "/readyz"):
+            assert not [
+                path
+                for path in paths
+                if internal == path["path"]
+                or (path["pathType"] == "Prefix" and internal.startswith(path["path"]))
+            ], internal
+        assert {"/scim/v2", "/healthz"} <= {path["path"] for path in paths}
 
 
 class TestImage:

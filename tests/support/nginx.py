@@ -3,44 +3,54 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
+import string
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from api.dev import free_port
-from tests.support.processes import wait_until
+from tests.support.processes import ROOT, wait_until
 from tests.support.services import IN_CI
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "scimgate.conf.template"
-MISSING = "nginx is not installed (.ci/run installs Debian's nginx-light)"
+MISSING = "nginx is not installed (.ci/run installs Debian's nginx)"
 
 
 def find_nginx() -> str:
-    """The nginx binary; fails in CI, skips elsewhere, when there is none."""
-    found = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
-    )
-    if found is None:
-        if IN_CI:
-            pytest.fail(MISSING)
-        pytest.skip(MISSING)
-    return found
+    """The nginx binary (Debian puts it in /usr/sbin); fails in CI, skips elsewhere."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if found:
+        return found
+    if IN_CI:
+        pytest.fail(MISSING)
+    pytest.skip(MISSING)
+    raise AssertionError(MISSING)
 
 
-def render(upstream: str, port: int) -> str:
-    """The shipped template with its two variables set, as the nginx image's envsubst does."""
-    text = TEMPLATE.read_text()
-    return text.replace("${SCIMGATE_UPSTREAM}", upstream).replace("${NGINX_PORT}", str(port))
+def template_variables() -> set[str]:
+    """The names the template expects its environment to set."""
+    return set(re.findall(r"\$\{(\w+)\}", TEMPLATE.read_text()))
+
+
+def render(values: dict[str, str]) -> str:
+    """The shipped template as the nginx image renders it: envsubst, of `values` only.
+
+    Like envsubst given a list of names, `string.Template.safe_substitute` leaves every other
+    `$name` alone: those are nginx's own variables.
+    """
+    assert values.keys() == template_variables(), values
+    return string.Template(TEMPLATE.read_text()).safe_substitute(values)
 
 
 class NginxProxy:
     """A foreground nginx, its prefix, logs and temporary files all under `directory`."""
 
     def __init__(self, upstream: str, directory: Path) -> None:
+        self.binary = find_nginx()
         self.port = free_port()
         self.directory = directory
         self.upstream = upstream
@@ -51,9 +61,11 @@ class NginxProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> NginxProxy:
-        binary = find_nginx()
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "scimgate.conf").write_text(render(self.upstream, self.port))
+        rendered = render(
+            {"SCIMGATE_UPSTREAM": self.upstream, "NGINX_PORT": f"127.0.0.1:{self.port}"}
+        )
+        (self.directory / "scimgate.conf").write_text(rendered)
         # The http block the nginx image's own nginx.conf provides, reduced to what a test
         # needs: workers run as whoever started nginx, and write only under the prefix.
         run_as = "user root;\n" if os.geteuid() == 0 else ""
@@ -73,16 +85,17 @@ class NginxProxy:
             f"  include {self.directory / 'scimgate.conf'};\n"
             "}\n"
         )
-        self.process = subprocess.Popen(
-            [binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
-             "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.directory / "stderr.log", "wb"),  # noqa: SIM115 (the process's)
-        )  # fmt: skip
+        with (self.directory / "stderr.log").open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [self.binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
+                 "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL, stderr=stderr,
+            )  # fmt: skip
         wait_until(self._listening, timeout=10, what="nginx to listen")
         return self
 
     def stop(self) -> None:
+        """Stop at once (SIGTERM): a graceful stop would wait for the slow clients."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
