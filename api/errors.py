@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import falcon
@@ -89,7 +90,8 @@ def install_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(Conflict, _translate(409, "uniqueness"))
     app.add_error_handler(InvalidValue, _translate(400, "invalidValue"))
     app.add_error_handler(PreconditionFailed, _translate(412, None))
-    # The database is down or unreachable: the client should come back, not give up.
+    # The database failed (the client should come back, not give up), or refused a statement
+    # for its size (the client should ask for less): `_database_error` tells which.
     app.add_error_handler(
         (
             database_errors.OperationalError,
@@ -97,7 +99,7 @@ def install_error_handlers(app: falcon.App) -> None:
             database_errors.TimeoutError,
             database_errors.DisconnectionError,
         ),
-        _database_unavailable,
+        _database_error,
     )
     app.add_error_handler(SCIMException, _scim_exception)
     app.add_error_handler(ValidationError, _validation_error)
@@ -135,35 +137,60 @@ def scim_error_from(error: Exception) -> ScimError:
     return ScimError(400, str(error), "invalidValue")
 
 
-# SQLite's words for a statement past its limits: the query is at fault, not the database.
+# SQLite reports a statement past one of its compile-time limits (sqlite3.c, the SQLITE_MAX_*
+# settings) with the generic SQLITE_ERROR, so only the message tells it apart from, say, a
+# missing table. These are its messages for each limit a query's size can reach.
 _SQLITE_LIMITS = (
     "expression tree is too large",
     "too many sql variables",
     "parser stack overflow",
-    "string or blob too big",
     "too many terms in compound select",
+    "too many from clause terms",
+    "tables in a join",
+    "too many columns",
+    "too many arguments on function",
+    "too many references to",
+    "like or glob pattern too complex",
 )
-# PostgreSQL's SQLSTATE class 54, program_limit_exceeded ("stack depth limit exceeded",
-# "statement too complex", too many arguments).
+# PostgreSQL's SQLSTATE class 54, program_limit_exceeded: "stack depth limit exceeded" and
+# statement_too_complex (54001), too_many_columns (54011), too_many_arguments (54023).
+# Every other class the driver raises as an OperationalError is the server failing, not the
+# statement: 08 connection exception, 53 insufficient resources (disk full, out of memory,
+# too many connections), 57 operator intervention (shutdown, restart, a cancelled query), 58
+# system error, and 40 transaction rollback (a serialization failure or a deadlock, which
+# the same request survives when it comes again).
 _POSTGRES_LIMITS_CLASS = "54"
 
 
 def refused_as_too_large(error: Exception) -> bool:
-    """Whether the database refused a statement for its size, rather than being unreachable."""
+    """Whether the database refused a statement for its size, rather than failing to run it.
+
+    The one place that tells them apart: a refusal is the same however often the client
+    retries it (400), a failure is not (503). SQLite's busy and locked ("database is
+    locked"), cannot-open, I/O, full and out-of-memory errors are failures, as is any error
+    without a SQLSTATE (a refused or dropped connection) and the pool's own timeouts.
+    """
     original = getattr(error, "orig", None)
+    if isinstance(original, sqlite3.Error):
+        if getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_TOOBIG:
+            return True
+        message = str(original).lower()
+        return any(phrase in message for phrase in _SQLITE_LIMITS)
     sqlstate = getattr(original, "sqlstate", None)
-    if isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_LIMITS_CLASS):
-        return True
-    message = str(original or error).lower()
-    return any(phrase in message for phrase in _SQLITE_LIMITS)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_LIMITS_CLASS)
 
 
-def _database_unavailable(
-    req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
-):
+def _database_error(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):
     if refused_as_too_large(error):
-        # Retrying would fail the same way: tell the client to ask for less.
-        log.info("database refused a statement as too large on %s %s", req.method, req.path)
+        # Retrying would fail the same way: tell the client to ask for less. Filters are
+        # bounded before they become SQL (api/scim/filter_limits.py), so a refusal means a
+        # statement got past those bounds: worth an operator's look, hence a warning.
+        original = getattr(error, "orig", error)
+        # The SQLSTATE, or SQLite's message: neither quotes the statement or its values.
+        reason = getattr(original, "sqlstate", None) or str(original)
+        log.warning(
+            "database refused a statement as too large on %s %s: %s", req.method, req.path, reason
+        )
         raise ScimError(
             400, "the database cannot run a query this large; use a narrower filter", "tooMany"
         )

@@ -168,6 +168,19 @@ def test_filters_the_server_cannot_evaluate_exactly_are_invalid_filter(
     assert response.json["status"] == "400"
 
 
+def test_a_date_time_whose_instant_no_date_time_holds_is_invalid_filter(scim: ScimClient):
+    # Both are valid RFC 3339 dateTimes; in UTC they fall past year 9999 or before year 1.
+    for expression in (
+        'meta.lastModified gt "9999-12-31T23:59:59-14:00"',
+        'meta.created lt "0001-01-01T00:00:00+14:00"',
+    ):
+        response = scim.get("/Users", params={"filter": expression})
+
+        assert response.status_code == 400, response.text
+        assert response.json["scimType"] == "invalidFilter"
+        assert "outside the range" in response.json["detail"]
+
+
 @settings(
     max_examples=150,
     deadline=None,

@@ -38,6 +38,9 @@ def service_provider_config(
             "maxOperations": bulk_max_operations,
             "maxPayloadSize": max_payload_size,
         },
+        # RFC 7643 §5 gives `filter` only `supported` and `maxResults`, and no description:
+        # the bounds on a filter itself (terms and nesting, api/scim/filter_limits.py) are
+        # stated in the README's Limits, which documentationUri leads to.
         "filter": {"supported": True, "maxResults": max_page_size},
         "changePassword": {"supported": False},
         "sort": {"supported": True},

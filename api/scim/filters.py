@@ -444,7 +444,13 @@ def _compare_datetime(
         raise InvalidFilterException(
             detail=f"{binding.urn}: give the dateTime a time zone, as in 2024-01-31T09:00:00Z"
         )
-    moment = value.astimezone(UTC)
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-14:00 is a valid dateTime whose UTC instant no datetime holds.
+        raise InvalidFilterException(
+            detail=f"{binding.urn}: {value.isoformat()} is outside the range of dateTime"
+        ) from None
     comparisons = {
         Op.eq: column == moment,
         Op.gt: column > moment,

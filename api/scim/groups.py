@@ -289,8 +289,11 @@ class _GroupPatch:
 
 def member_filter_values(expression: str) -> list[str]:
     """The ids a member filter selects: `value eq "x"`, joined by `or`, nothing else."""
+    # Outside the `try`: a filter past the limits is invalidFilter, as RFC 7644 §3.12 has it
+    # for a PATCH path's filter, where one that does not parse is an invalid path. Many
+    # members at a time are removed by naming them in the operation's value instead.
+    check_filter_size(expression)
     try:
-        check_filter_size(expression)
         node = ScimFilter(expression).ast
     except (InvalidFilterException, ValueError) as error:
         shown = expression if len(expression) <= 80 else expression[:80] + "..."

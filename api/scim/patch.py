@@ -27,6 +27,7 @@ from scim2_models import (
     User,
 )
 
+from api.scim.filter_limits import check_filter_size
 from api.scim.schemas import UserResource, clean_body
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -95,6 +96,10 @@ def _normalize_operation(operation: dict[str, Any], resource_id: str) -> dict[st
         return operation
     if not isinstance(path, str):
         raise InvalidPathException(detail="path must be a string")
+    # A value filter in the path (`emails[type eq "work"].value`) is held to a list filter's
+    # limits before scim2-models parses it: it validates each term anew, a few milliseconds
+    # for each email address, so thousands of them would hold a worker for many seconds.
+    check_filter_size(path)
     if _foreign_schema(path):
         return None
     if "value" in operation:
@@ -117,10 +122,12 @@ def _pathless_value(value: dict[str, Any], resource_id: str) -> dict[str, Any]:
         cleaned = clean_body({name: item}, UserResource)
         if cleaned:
             kept.update(cleaned)
-        elif ("." in name or lowered.startswith("urn:")) and _declared_path(name):
+        elif "." in name or lowered.startswith("urn:"):
             # A key that is an attribute path: Entra ID's "name.givenName", or a URN-qualified
-            # extension attribute.
-            kept[name] = _wrap_bare_reference(name, item)
+            # extension attribute. It is parsed as a path, so it is held to a path's limits.
+            check_filter_size(name)
+            if _declared_path(name):
+                kept[name] = _wrap_bare_reference(name, item)
     return kept
 
 
