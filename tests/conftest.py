@@ -144,6 +144,18 @@ def tenant(database: Database) -> OrganizationFixture:
 
 
 @pytest.fixture
+def acme(database: Database) -> OrganizationFixture:
+    """Organization acme, ready for SCIM on its verified domain acme.com."""
+    return OrganizationFixture.create(database, "acme", ["acme.com"])
+
+
+@pytest.fixture
+def globex(database: Database) -> OrganizationFixture:
+    """A second organization, ready for SCIM on globex.com: the other tenant."""
+    return OrganizationFixture.create(database, "globex", ["globex.com"])
+
+
+@pytest.fixture
 def services(settings: Settings, database: Database, broker: RedisBroker) -> Iterator[Services]:
     """The app's real collaborators; the audit writer is flushed and stopped at the end."""
     services = default_services(settings, database)

@@ -21,11 +21,6 @@ from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch
 
 
 @pytest.fixture
-def acme(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "acme", ["acme.com"])
-
-
-@pytest.fixture
 def idp(app: falcon.App, acme: OrganizationFixture) -> ScimClient:
     return ScimClient(app, "acme", acme.token)
 

@@ -155,11 +155,6 @@ def app(app_with) -> falcon.App:
 
 
 @pytest.fixture
-def acme(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "acme", ["acme.com"])
-
-
-@pytest.fixture
 def initech(database: Database) -> OrganizationFixture:
     return OrganizationFixture.create(database, "initech", ["initech.com"])
 

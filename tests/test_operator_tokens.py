@@ -11,11 +11,6 @@ from tests.support.admin import AdminClient, operator_token
 from tests.support.scim import OrganizationFixture, ScimClient
 
 
-@pytest.fixture
-def acme(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "acme", ["acme.com"])
-
-
 class TestAdminNeedsAnOperatorToken:
     @pytest.mark.parametrize(
         "path", ["/orgs", "/orgs/acme", "/orgs/acme/members", "/orgs/acme/audit", "/orgs/nope"]

@@ -58,16 +58,6 @@ def database_url(sqlite_template) -> str:
 
 
 @pytest.fixture
-def acme(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "acme", ["acme.com"])
-
-
-@pytest.fixture
-def globex(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "globex", ["globex.com"])
-
-
-@pytest.fixture
 def probe(app: falcon.App) -> ReachedProbe:
     probe = ReachedProbe()
     app.add_middleware(probe)

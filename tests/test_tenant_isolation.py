@@ -11,18 +11,7 @@ from __future__ import annotations
 import falcon
 import pytest
 
-from models.db import Database
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
-
-
-@pytest.fixture
-def acme(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "acme", ["acme.com"])
-
-
-@pytest.fixture
-def globex(database: Database) -> OrganizationFixture:
-    return OrganizationFixture.create(database, "globex", ["globex.com"])
 
 
 @pytest.fixture
