@@ -14,8 +14,11 @@ import socket
 import falcon
 
 from api.routing import Access, declared_routes
+from models.db import Database
+from tests.support.admin import operator_token
 from tests.support.processes import Stack
 from tests.support.routes import concrete_path, spellings
+from tests.support.scim import OrganizationFixture
 
 STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
 BROKEN_BODIES = {
@@ -46,17 +49,14 @@ def request(method: str, target: str, token: str | None, extra: bytes = b"\r\n")
     return head.encode() + extra
 
 
-def test_raw_spellings_and_broken_bodies_never_get_a_5xx(stack: Stack, app: falcon.App):
-    # Given a deployment with an organization whose SCIM is on, and an operator token
-    stack.cli("org", "create", "acme", "--name", "Acme", "--domain", "example.com")
-    stack.connect_sso("acme")
-    scim_token = re.search(
-        r"^SCIM_TOKEN=(\S+)$", stack.cli("scim", "enable", "acme").stdout, re.MULTILINE
-    ).group(1)
-    # Admin routes are walked on another organization: an admin action that reads no body
+def test_raw_spellings_and_broken_bodies_never_get_a_5xx(
+    stack: Stack, app: falcon.App, database: Database, acme: OrganizationFixture
+):
+    # Given a deployment with an organization whose SCIM is on, and an operator token. Admin
+    # routes are walked on another organization: an admin action that reads no body
     # (disabling SCIM, say) succeeds, and must not take acme's token away from the walk.
-    stack.cli("org", "create", "initech", "--name", "Initech", "--domain", "initech.com")
-    operator = stack.cli("operator", "token", "create", "walker").stdout.strip().split("=", 1)[1]
+    OrganizationFixture.create(database, "initech", ["initech.com"])
+    scim_token, operator = acme.token, operator_token(database)
     stack.start_web(workers=1)
     tokens = {Access.SCIM: scim_token, Access.OPERATOR: operator}
     port = stack.port
