@@ -167,6 +167,8 @@ def run_dev(settings: Settings) -> int:
         base_url = settings.scim_base_url(DEMO_SLUG)
         print(f"SCIM_BASE_URL={base_url}", flush=True)
         print(f"SCIM_TOKEN={token}", flush=True)
+        if settings.web_metrics_port:
+            print(f"METRICS_URL=http://127.0.0.1:{settings.web_metrics_port}/metrics", flush=True)
         print(
             "\nTry it:\n"
             f'  curl -s -H "Authorization: Bearer {token}" \\\n'
@@ -189,6 +191,8 @@ def _child_environment(settings: Settings) -> dict[str, str]:
     env["SCIMGATE_REDIS_URL"] = settings.redis_url or ""
     env["SCIMGATE_PUBLIC_URL"] = settings.base_url
     env["PORT"] = str(settings.port)
+    # Metrics stay on this machine unless asked otherwise: a laptop is not a pod network.
+    env.setdefault("SCIMGATE_WEB_METRICS_HOST", "127.0.0.1")
     return env
 
 

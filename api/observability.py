@@ -1,33 +1,29 @@
-"""What the web role tells operators: request ids, access logs, `/metrics` and `/readyz`.
+"""What the web role tells operators: request ids, access logs, metrics and `/readyz`.
 
 Metric labels are bounded on purpose: the route *template* (never the path, which holds
 organization slugs and user ids), the method, the status. Per-organization detail belongs
 in logs, which carry the slug and token prefix of every authenticated request.
 
 Under gunicorn, `deploy/gunicorn.conf.py` sets PROMETHEUS_MULTIPROC_DIR before any worker
-starts, so every worker process writes its counters to a shared directory and `/metrics`
-on any one of them reports the sum.
+starts, so every worker process writes its counters to a shared directory, and the metrics
+listener (`api/metrics_listener.py`, a port of its own) serves their sum with the backlog.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import falcon
 import redis
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -46,7 +42,7 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SCIM_PREFIX = "/scim/v2/{organization}/"
 # Probes and scrapes arrive every few seconds from every pod; they are logged only at DEBUG.
-_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz"})
 UNMATCHED_ROUTE = "unmatched"
 
 HTTP_REQUESTS = Counter(
@@ -246,35 +242,13 @@ def _queue_metrics(client: redis.Redis) -> Iterator[Metric]:
     yield ticks
 
 
-class _Scrape:
-    """Several collectors answered as one registry."""
-
-    def __init__(self, collectors: Iterable[Any]) -> None:
-        self._collectors = list(collectors)
-
-    def collect(self) -> Iterator[Metric]:
-        for collector in self._collectors:
-            yield from collector.collect()
-
-
-class MetricsResource:
-    """`/metrics` in Prometheus's text format: this deployment's web metrics and backlog."""
-
-    def __init__(self, database: Database, client: redis.Redis | None) -> None:
-        self._backlog = BacklogCollector(database, client)
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = CONTENT_TYPE_LATEST
-        resp.data = generate_latest(_Scrape([_process_metrics(), self._backlog]))  # type: ignore[arg-type]
-
-
-def _process_metrics() -> Any:
-    """Every web process's counters when gunicorn runs several, else this process's own."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        return REGISTRY
+def metrics_registry(
+    database: Database, client: redis.Redis | None, directory: str
+) -> CollectorRegistry:
+    """Every web process's counters (the files in `directory`) and the backlog, read live."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
+    registry.register(BacklogCollector(database, client))
     return registry
 
 
@@ -312,5 +286,4 @@ def _check(probe: Any) -> str:
 def install_operations_routes(
     app: falcon.App, database: Database, client: redis.Redis | None
 ) -> None:
-    app.add_route("/metrics", MetricsResource(database, client), access=Access.PUBLIC)
     app.add_route("/readyz", ReadinessResource(database, client), access=Access.PUBLIC)

@@ -1,12 +1,15 @@
 """gunicorn settings for the web role: gthread workers, sized from the environment.
 
 Also the web role's share of observability: JSON logs through `models.logs`, and
-prometheus_client's multiprocess mode so `/metrics` on any worker reports all of them.
+prometheus_client's multiprocess mode, every worker's counters summed by the metrics listener
+(`api/metrics_listener.py`), which the master starts on a port of its own.
 """
 
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 from gunicorn.glogging import Logger
@@ -74,6 +77,8 @@ logconfig_dict = {
 
 # A metrics directory this run made for itself, removed when it exits.
 _created: list[str] = []
+# The metrics listener this master started, stopped when it exits.
+_listeners: list[subprocess.Popen] = []
 
 
 def on_starting(server):
@@ -94,7 +99,28 @@ def on_starting(server):
     server.log.info("metrics of every worker are collected in %s", directory)
 
 
+def when_ready(server):
+    """Start the metrics listener once the public socket is bound (and only then: a master
+    that cannot bind exits, and its listener with it)."""
+    from models.config import Settings
+
+    if Settings.from_env().web_metrics_port == 0:
+        server.log.info("metrics listener off (SCIMGATE_WEB_METRICS_PORT=0)")
+        return
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    command = [sys.executable, "-m", "api.metrics_listener",
+               "--directory", directory, "--parent", str(os.getpid())]  # fmt: skip
+    _listeners.append(subprocess.Popen(command))
+
+
 def on_exit(server):
+    for listener in _listeners:
+        listener.terminate()
+    for listener in _listeners:
+        try:
+            listener.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            listener.kill()
     for directory in _created:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -82,6 +82,9 @@ class Settings:
     log_level: str = "INFO"
     # Where each worker container serves Dramatiq's Prometheus metrics.
     worker_metrics_port: int = 9191
+    # Where each web container serves its metrics, apart from the public port; 0 turns it off.
+    web_metrics_port: int = 9190
+    web_metrics_host: str = "0.0.0.0"  # noqa: S104 (Prometheus scrapes the pod's address)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -111,6 +114,8 @@ class Settings:
             log_format=_choice(env, "SCIMGATE_LOG_FORMAT", ("json", "text"), "json"),
             log_level=(env.get("SCIMGATE_LOG_LEVEL") or "INFO").upper(),
             worker_metrics_port=_int(env, "SCIMGATE_WORKER_METRICS_PORT", 9191),
+            web_metrics_port=_int(env, "SCIMGATE_WEB_METRICS_PORT", 9190),
+            web_metrics_host=env.get("SCIMGATE_WEB_METRICS_HOST") or cls.web_metrics_host,
         )
 
     @property

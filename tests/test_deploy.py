@@ -283,6 +283,31 @@ class TestKubernetesBehaviour:
         assert autoscaler["scaleTargetRef"]["name"] == "scimgate-web"
         assert autoscaler["minReplicas"] >= budget["minAvailable"] + 1
 
+    @pytest.mark.parametrize(
+        ("deployment", "setting"),
+        [
+            ("scimgate-web", "SCIMGATE_WEB_METRICS_PORT"),
+            ("scimgate-worker", "SCIMGATE_WORKER_METRICS_PORT"),
+        ],
+    )
+    def test_prometheus_scrapes_the_metrics_port_and_no_service_exposes_it(
+        self, deployment: str, setting: str
+    ):
+        template = manifest("Deployment", deployment)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        declared = {
+            p["name"]: p["containerPort"] for p in template["spec"]["containers"][0]["ports"]
+        }
+        settings = manifest("ConfigMap", "scimgate")["data"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert (
+            int(annotations["prometheus.io/port"]) == declared["metrics"] == int(settings[setting])
+        )
+        # Prometheus reaches pods directly; the Services carry only the API.
+        for service in (m for m in manifests() if m["kind"] == "Service"):
+            for port in service["spec"]["ports"]:
+                assert port["targetPort"] not in ("metrics", declared["metrics"]), service
+
 
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())

@@ -25,7 +25,6 @@ from tests.support.scim import OrganizationFixture
 PUBLIC_ROUTES = {
     "/healthz",
     "/readyz",
-    "/metrics",
     "/scim/v2/{organization}/ServiceProviderConfig",
     "/scim/v2/{organization}/ResourceTypes",
     "/scim/v2/{organization}/ResourceTypes/{name}",

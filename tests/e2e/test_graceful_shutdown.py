@@ -61,7 +61,7 @@ def test_sigterm_mid_burst_drains_requests_and_jobs_without_loss(postgres_stack:
     base_url, token = enable_organization(stack, "acme", "example.com")
     stack.start_web()
     stack.start_worker(threads=2)
-    worker_metrics = f"http://127.0.0.1:{stack.metrics_ports['worker']}/metrics"
+    worker_metrics = stack.metrics_url("worker")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON}
     # A fresh connection per request, as many IdPs do: a kept-alive connection that the
     # server closes while idle is a client-side retry, not what this test is about.

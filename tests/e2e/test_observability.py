@@ -1,4 +1,4 @@
-"""What an operator sees of a live deployment: /metrics, the worker exporter, /readyz, logs.
+"""What an operator sees of a live deployment: the web and worker metrics, /readyz, logs.
 
 Real gunicorn (two workers, so the multiprocess directory is exercised), `scimgate worker`,
 Redis and PostgreSQL (what production runs; these tests are about the processes, and the
@@ -9,7 +9,10 @@ these endpoints really serve.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +55,7 @@ def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(postgres_stack: 
     stack.cli("webhook", "add", "acme", f"http://127.0.0.1:{free_port()}/hooks")
     stack.env["SCIMGATE_MAX_BODY_BYTES"] = str(BODY_LIMIT)
     stack.start_web()
-    metrics_url = f"{stack.base}/metrics"
+    metrics_url = stack.metrics_url()
     before = Scrape.of(metrics_url)
     idp = scim_client(base_url, token)
 
@@ -99,7 +102,7 @@ def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(postgres_stack: 
 
         # When a worker starts
         stack.start_worker()
-        worker_url = f"http://127.0.0.1:{stack.metrics_ports['worker']}/metrics"
+        worker_url = stack.metrics_url("worker")
 
         # Then the backlog drains, and the receiver being down shows as undelivered events
         drained = wait_until(
@@ -197,3 +200,40 @@ def test_request_ids_logs_and_chunked_bodies_through_gunicorn(postgres_stack: St
         raise
     finally:
         idp.close()
+
+
+def test_metrics_have_a_listener_of_their_own_that_ends_with_its_master(stack: Stack):
+    # Given gunicorn, its metrics listener on a port of its own
+    stack.start_web()
+    try:
+        listener = Scrape.of(stack.metrics_url())
+        assert listener.has("scimgate_dependency_up", dependency="database")
+
+        # Then the public port serves no metrics, however the path is spelled
+        for path in ("/metrics", "//metrics", "/metrics/"):
+            public = httpx.get(f"{stack.base}{path}")
+            assert public.status_code == 404, path
+            assert "scimgate_" not in public.text
+
+        # When the master is killed without a chance to stop its listener
+        master = stack.processes["web"]
+        os.kill(master.pid, signal.SIGKILL)
+        master.wait(timeout=10)
+
+        # Then the listener notices and exits, freeing its port for the next master
+        wait_until(
+            lambda: not _listening(stack.metrics_ports["web"]),
+            timeout=10,
+            what="the metrics listener to exit after its master",
+        )
+    except AssertionError:
+        print(stack.logs())
+        raise
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -36,11 +36,10 @@ def clock_claims(client: redis.Redis, job: str) -> int:
 def jobs_run(stacks: list[Stack], actor: str) -> float:
     """Messages of `actor` processed, summed over every worker's exporter."""
     return sum(
-        Scrape.of(f"http://127.0.0.1:{port}/metrics").value(
-            "dramatiq_messages_total", actor_name=actor
-        )
+        Scrape.of(stack.metrics_url(name)).value("dramatiq_messages_total", actor_name=actor)
         for stack in stacks
-        for port in stack.metrics_ports.values()
+        for name in stack.metrics_ports
+        if name.startswith("worker")
     )
 
 
@@ -128,7 +127,7 @@ def test_two_of_each_role_converge_a_5000_user_burst_once(postgres_stack: Stack,
             assert clock.wait(timeout=15) == 0
         # Both workers took part.
         reconciles = [
-            Scrape.of(f"http://127.0.0.1:{stack.metrics_ports['worker']}/metrics").value(
+            Scrape.of(stack.metrics_url("worker")).value(
                 "dramatiq_messages_total", actor_name="roster.reconcile"
             )
             for stack in stacks

@@ -96,14 +96,24 @@ class Stack:
         options: tuple[str, ...] = (),
         ready_timeout: float = 30,
     ) -> None:
-        """gunicorn on deploy/gunicorn.conf.py; `workers=None` keeps the configuration's count."""
+        """gunicorn on deploy/gunicorn.conf.py; `workers=None` keeps the configuration's count.
+
+        Its metrics listener gets a port of its own, in `metrics_ports[name]`."""
         sized = () if workers is None else ("--workers", str(workers))
+        self.metrics_ports[name] = free_port()
         self.start(
             name,
             [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
              "--bind", f"127.0.0.1:{self.port}", *sized, *options, app],
+            env={"SCIMGATE_WEB_METRICS_PORT": str(self.metrics_ports[name]),
+                 "SCIMGATE_WEB_METRICS_HOST": "127.0.0.1"},
         )  # fmt: skip
         wait_until(self._healthy, timeout=ready_timeout, what="gunicorn to answer /healthz")
+        wait_until(
+            lambda: self._answers(self.metrics_url(name)),
+            timeout=ready_timeout,
+            what="gunicorn's metrics listener to answer",
+        )
 
     def start_worker(self, name: str = "worker", processes: int = 1, threads: int = 2) -> None:
         """`scimgate worker`, as the Procfile runs it, its metrics on a port of its own."""
@@ -114,6 +124,10 @@ class Stack:
              "--threads", str(threads)],
             env={"SCIMGATE_WORKER_METRICS_PORT": str(self.metrics_ports[name])},
         )  # fmt: skip
+
+    def metrics_url(self, name: str = "web") -> str:
+        """Where the process started as `name` (gunicorn or `scimgate worker`) serves metrics."""
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
 
     def start_clock(self, name: str = "clock") -> None:
         self.start(name, [str(BIN / "scimgate"), "clock"])
@@ -142,7 +156,11 @@ class Stack:
         )
 
     def _healthy(self) -> bool:
+        return self._answers(f"{self.base}/healthz")
+
+    @staticmethod
+    def _answers(url: str) -> bool:
         try:
-            return httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200
+            return httpx.get(url, timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
