@@ -28,6 +28,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Document, IntPK, Timestamp, UTCDateTime, UuidPK
 
+# The most characters a SCIM name (userName, externalId, displayName, a member's display) may
+# have: what their columns hold. Checked before writing, since PostgreSQL refuses a longer one
+# with an error and SQLite would store it whole.
+SCIM_NAME_LENGTH = 255
+
 
 class Organization(Base):
     __tablename__ = "organizations"
@@ -147,9 +152,9 @@ class DirectoryUser(Base):
 
     id: Mapped[UuidPK]
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    user_name: Mapped[str] = mapped_column(String(255))
-    external_id: Mapped[str | None] = mapped_column(String(255))
-    display_name: Mapped[str | None] = mapped_column(String(255))
+    user_name: Mapped[str] = mapped_column(String(SCIM_NAME_LENGTH))
+    external_id: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
+    display_name: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The SCIM attributes without `id` and `meta`, which are derived from the columns.
     document: Mapped[dict[str, Any]] = mapped_column(Document)
@@ -260,8 +265,8 @@ class DirectoryGroup(Base):
 
     id: Mapped[UuidPK]
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    display_name: Mapped[str] = mapped_column(String(255))
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(SCIM_NAME_LENGTH))
+    external_id: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
     # The SCIM attributes without `id`, `meta` and `members`.
     document: Mapped[dict[str, Any]] = mapped_column(Document)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -307,7 +312,7 @@ class DirectoryGroupMember(Base):
     )
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     # The member's display as the IdP sent it (Okta sends the login); None if it sent none.
-    display: Mapped[str | None] = mapped_column(String(255))
+    display: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
 
 
 class DirectoryGroupMemberChange(Base):

@@ -101,6 +101,26 @@ class TestCreate:
         assert response.status_code == 400
         assert response.json["scimType"] == "invalidValue"
 
+    @pytest.mark.parametrize("attribute", ["displayName", "externalId"])
+    def test_a_name_longer_than_it_can_be_stored_is_invalid_value(
+        self, scim: ScimClient, attribute: str
+    ):
+        group = create_group(scim)
+        too_long = "x" * 256
+        item = f"/Groups/{group['id']}"
+
+        refusals = [
+            scim.post("/Groups", {**okta_group("Sales"), attribute: too_long}),
+            scim.put(item, {**okta_group("Engineering"), attribute: too_long}),
+            scim.patch(item, patch_op({"op": "replace", "path": attribute, "value": too_long})),
+        ]
+
+        for refused in refusals:
+            assert refused.status_code == 400, refused.text
+            assert refused.json["scimType"] == "invalidValue"
+            assert f"{attribute} is longer than 255 characters" in refused.json["detail"]
+        assert scim.get(item).json.get(attribute) != too_long
+
     def test_a_member_that_is_not_a_user_of_the_organization_is_invalid_value(
         self, scim: ScimClient
     ):

@@ -86,6 +86,32 @@ class TestCreate:
         assert response.json["scimType"] == scim_type
         assert "Traceback" not in response.text
 
+    @pytest.mark.parametrize("attribute", ["displayName", "externalId"])
+    def test_a_name_longer_than_it_can_be_stored_is_invalid_value(
+        self, scim: ScimClient, attribute: str
+    ):
+        created = create(scim)
+        too_long = "x" * 256
+
+        refusals = [
+            scim.post("/Users", okta_user("grace@example.com", **{attribute: too_long})),
+            scim.put(
+                f"/Users/{created['id']}", okta_user("ada@example.com", **{attribute: too_long})
+            ),
+            scim.patch(
+                f"/Users/{created['id']}",
+                patch_op({"op": "replace", "path": attribute, "value": too_long}),
+            ),
+        ]
+
+        for refused in refusals:
+            assert refused.status_code == 400, refused.text
+            assert refused.json["scimType"] == "invalidValue"
+            assert f"{attribute} is longer than 255 characters" in refused.json["detail"]
+        assert scim.get(f"/Users/{created['id']}").json.get(attribute) != too_long
+        fits = scim.post("/Users", okta_user("grace@example.com", **{attribute: "x" * 255}))
+        assert fits.status_code == 201, fits.text
+
     def test_another_media_type_is_415(self, scim: ScimClient):
         response = scim.request(
             "POST",

@@ -39,7 +39,7 @@ from api.scim.mapping import (
     ValueReader,
     qualified,
 )
-from api.scim.schemas import clean_body
+from api.scim.schemas import check_name_length, clean_body
 from models.groups import (
     GroupChange,
     GroupMemberView,
@@ -49,7 +49,7 @@ from models.groups import (
     MembershipAction,
     MembershipStep,
 )
-from models.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
+from models.tables import SCIM_NAME_LENGTH, DirectoryGroup, DirectoryGroupMember, DirectoryUser
 
 CORE_GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # Entra ID adds this schema to every Group it creates; it defines nothing we store.
@@ -87,11 +87,14 @@ def group_write(document: dict[str, Any]) -> GroupWrite:
     display_name = document.get("displayName")
     if not isinstance(display_name, str) or not display_name.strip():
         raise InvalidValueException(detail="displayName is required and cannot be blank")
-    if len(display_name) > 255:
-        raise InvalidValueException(detail="displayName is longer than 255 characters")
     external_id = document.get("externalId")
     if external_id is not None and not isinstance(external_id, str):
         raise InvalidValueException(detail="externalId must be a string")
+    try:
+        check_name_length("displayName", display_name)
+        check_name_length("externalId", external_id)
+    except ValueError as error:
+        raise InvalidValueException(detail=str(error)) from None
     if external_id is None:
         document.pop("externalId", None)
     return GroupWrite(document=document, display_name=display_name, external_id=external_id)
@@ -114,7 +117,9 @@ def member_values(members: Any) -> list[MemberRef]:
         if kind is not None and str(kind).lower() != "user":
             raise InvalidValueException(detail=f"members are Users, not {kind!r}")
         display = lowered.get("display")
-        if display is not None and (not isinstance(display, str) or len(display) > 255):
+        if display is not None and (
+            not isinstance(display, str) or len(display) > SCIM_NAME_LENGTH
+        ):
             raise InvalidValueException(detail="a member's display must be a short string")
         ids.append(MemberRef(value, display or None))
     return ids

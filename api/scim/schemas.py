@@ -25,6 +25,7 @@ from scim2_models import (
 
 from models.directory import SCIMGATE_USER_SCHEMA, UserWrite
 from models.roster import ROLES
+from models.tables import SCIM_NAME_LENGTH
 
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -192,6 +193,8 @@ def write_of(document: dict[str, Any]) -> UserWrite:
     extension = document.get(SCIMGATE_USER_SCHEMA)
     if extension and extension.get("role") is not None and extension["role"] not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {extension['role']!r}")
+    for attribute in ("userName", "externalId", "displayName"):
+        check_name_length(attribute, document.get(attribute))
     return UserWrite(
         document=document,
         user_name=document["userName"],
@@ -200,6 +203,12 @@ def write_of(document: dict[str, Any]) -> UserWrite:
         active=bool(document.get("active", True)),
         primary_email=_primary_email(document),
     )
+
+
+def check_name_length(attribute: str, value: Any) -> None:
+    """ValueError if a name is longer than its column holds (models.tables.SCIM_NAME_LENGTH)."""
+    if isinstance(value, str) and len(value) > SCIM_NAME_LENGTH:
+        raise ValueError(f"{attribute} is longer than {SCIM_NAME_LENGTH} characters")
 
 
 def _primary_email(document: dict[str, Any]) -> str | None:
