@@ -28,16 +28,26 @@ and counts an index in memory: it skips and counts.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, not_
+from sqlalchemy import BindParameter, ColumnElement, Select, func, not_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 
 # The most rows a page may skip: more than any directory holds, and an offset either database
 # takes (SQLite refuses a Python int past 64 bits outright, PostgreSQL past its bigint).
 MAX_OFFSET = 2**31 - 2
+# SQLAlchemy keeps each engine's compiled statements in an LRU of 500 entries: bounded by
+# count, not by size. A filter of 200 `or`-ed terms compiles to about a megabyte, and each
+# width of filter is a statement of its own, so a client sending filters of every width grew
+# each web process by over 200 MiB. A statement with more bound values than this (a filter
+# of about 25 terms; IdPs send one) is compiled each time instead of kept.
+CACHED_STATEMENT_MAX_BINDS = 32
+# Marks such a statement; only a connection's options may name the cache itself.
+_UNCACHED = "scimgate_uncached"
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ def fetch_page(
     `version`, if given, selects one value that changes whenever the rows `query` matches
     may have changed (None while it cannot tell); see the module's description.
     """
+    # Every statement below is made from `query`, and keeps its execution options.
+    query = _uncached_if_wide(query)
     if (
         spec.boundary is not None
         or spec.limit == 0
@@ -218,10 +230,22 @@ def _count(session: Session, query: Select[Any]) -> int:
     return _execute(session, _counting(query))[0][0] or 0
 
 
+def _uncached_if_wide(query: Select[Any]) -> Select[Any]:
+    """`query`, kept out of the compiled-statement cache if it binds many values."""
+    binds = (element for element in visitors.iterate(query) if isinstance(element, BindParameter))
+    if sum(1 for _ in itertools.islice(binds, CACHED_STATEMENT_MAX_BINDS + 1)) > (
+        CACHED_STATEMENT_MAX_BINDS
+    ):
+        return query.execution_options(**{_UNCACHED: True})
+    return query
+
+
 def _execute(session: Session, statement: Select[Any]) -> list[Any]:
     # Plain rows through the session's connection: a page is read, never changed, and the
     # ORM's result machinery would cost more per row than the query does.
-    return list(session.connection().execute(statement).all())
+    uncached = statement.get_execution_options().get(_UNCACHED)
+    options = {"compiled_cache": None} if uncached else None
+    return list(session.connection().execute(statement, execution_options=options).all())
 
 
 def _split(
