@@ -8,6 +8,7 @@ with the credential the route needs, so the broken body reaches the code that re
 
 from __future__ import annotations
 
+import itertools
 import re
 import socket
 
@@ -18,6 +19,7 @@ from models.db import Database
 from tests.support.admin import operator_token
 from tests.support.processes import Stack
 from tests.support.routes import concrete_path, spellings
+from tests.support.saml import idp_metadata
 from tests.support.scim import OrganizationFixture
 
 STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
@@ -26,6 +28,8 @@ BROKEN_BODIES = {
     "chunks that stop": b"Transfer-Encoding: chunked\r\n\r\n5\r\n{}",
     "a body shorter than its length": b"Content-Length: 100\r\n\r\n" + b'{"userName": ',
 }
+# Each parsed by other code: SCIM's and the admin API's JSON, SSO metadata's XML.
+BODY_TYPES = ("application/scim+json", "application/json", "application/xml")
 
 
 def send(port: int, raw: bytes) -> tuple[int, bytes]:
@@ -41,9 +45,15 @@ def send(port: int, raw: bytes) -> tuple[int, bytes]:
     return int(found.group(1)), answer
 
 
-def request(method: str, target: str, token: str | None, extra: bytes = b"\r\n") -> bytes:
+def request(
+    method: str,
+    target: str,
+    token: str | None,
+    extra: bytes = b"\r\n",
+    content_type: str = "application/scim+json",
+) -> bytes:
     head = f"{method} {target} HTTP/1.1\r\nHost: scim.test\r\nConnection: close\r\n"
-    head += "Content-Type: application/scim+json\r\n"
+    head += f"Content-Type: {content_type}\r\n"
     if token:
         head += f"Authorization: Bearer {token}\r\n"
     return head.encode() + extra
@@ -71,13 +81,21 @@ def test_raw_spellings_and_broken_bodies_never_get_a_5xx(
             if status != 404 or b"Traceback" in answer:
                 failures.append(("GET", spelling, status))
         for method in set(route.methods) & {"POST", "PUT", "PATCH"}:
-            for what, extra in BROKEN_BODIES.items():
-                status, answer = send(port, request(method, path, token, extra))
+            for (what, extra), content_type in itertools.product(BROKEN_BODIES.items(), BODY_TYPES):
+                status, answer = send(port, request(method, path, token, extra, content_type))
                 if status >= 500 or b"Traceback" in answer:
-                    failures.append((method, path, what, status))
+                    failures.append((method, path, what, content_type, status))
 
     # Then no spelling reached a route, and no broken body got a 5xx
     assert not failures, "\n".join(map(str, failures))
-    # And the service still answers normally afterwards
+    # And the service still answers normally afterwards, chunked bodies included
     status, _ = send(port, request("GET", "/scim/v2/acme/Users?count=1", scim_token))
     assert status == 200
+    metadata = idp_metadata().encode()
+    chunked = b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part) for part in (metadata[:100], metadata[100:], b"")
+    )
+    status, answer = send(
+        port, request("PUT", "/admin/v1/orgs/initech/sso", operator, chunked, "application/xml")
+    )
+    assert status == 200, answer

@@ -6,7 +6,7 @@ import falcon
 
 from api.admin.http import json_body, required_string, respond
 from api.errors import ScimError
-from api.request import body_too_large
+from api.request import read_raw_body
 from models.admin import Administration
 from models.sso import MAX_METADATA_BYTES
 
@@ -32,11 +32,8 @@ class SsoResource:
 def _metadata(req: falcon.Request) -> bytes | str:
     media_type = (req.content_type or "").split(";", 1)[0].strip().lower()
     if media_type in XML_MEDIA_TYPES:
-        limit = min(req.context.max_body_bytes, MAX_METADATA_BYTES)
-        raw = req.bounded_stream.read(limit + 1)
-        if len(raw) > limit:
-            raise body_too_large(limit)
-        return raw
+        # Chunked too (no Content-Length): read as every other body is, by api/request.py.
+        return read_raw_body(req, min(req.context.max_body_bytes, MAX_METADATA_BYTES))
     if media_type in ("application/json", ""):
         return required_string(json_body(req), "metadata_xml")
     raise ScimError(
