@@ -17,6 +17,7 @@ from models.config import Settings
 from models.db import Database
 from models.domains import DnsTxtLookup
 from models.errors import DomainError
+from models.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT
 from models.organizations import get_organization
 from models.sso import MAX_METADATA_BYTES
 from models.teams import teams_roster
@@ -175,8 +176,10 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = command("audit", _audit, "the organization's audit trail")
     audit.add_argument("org")
-    audit.add_argument("--after", type=int, default=0, help="only records after this id")
-    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument(
+        "--after", type=_whole(MAX_BIGINT), default=0, help="only records after this id"
+    )
+    audit.add_argument("--limit", type=_whole(MAX_INTEGER), default=100)
     audit.add_argument("--json", action="store_true", help="print JSON")
 
     roster = command("roster", _roster, "the organization's members")
@@ -187,8 +190,10 @@ def _parser() -> argparse.ArgumentParser:
     teams.add_argument("--json", action="store_true", help="print JSON")
     events = command("events", _events, "the organization's events")
     events.add_argument("org")
-    events.add_argument("--after", type=int, default=0, help="only events after this sequence")
-    events.add_argument("--limit", type=int, default=1000)
+    events.add_argument(
+        "--after", type=_whole(MAX_INTEGER), default=0, help="only events after this sequence"
+    )
+    events.add_argument("--limit", type=_whole(MAX_INTEGER), default=1000)
     events.add_argument("--json", action="store_true", help="print JSON")
 
     reconcile = command("reconcile", _reconcile, "apply the organization's pending changes now")
@@ -211,7 +216,9 @@ def _parser() -> argparse.ArgumentParser:
     webhook_status.set_defaults(handler=_webhook_status)
     webhook_replay = webhook.add_parser("replay", help="deliver events again from a sequence")
     webhook_replay.add_argument("org")
-    webhook_replay.add_argument("--from", dest="from_sequence", type=int, required=True)
+    webhook_replay.add_argument(
+        "--from", dest="from_sequence", type=_whole(MAX_INTEGER), required=True
+    )
     webhook_replay.set_defaults(handler=_webhook_replay)
 
     command("dev", _dev, "run everything locally: Redis, web, worker and clock")
@@ -272,9 +279,27 @@ def _duration(text: str) -> timedelta:
     raw = text.strip().lower()
     unit = DURATION_UNITS.get(raw[-1:])
     number = raw[:-1] if unit else raw
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 24h or 7d")
-    return timedelta(seconds=int(number) * (unit or 1))
+    # More digits than ten years of seconds has is too long before int() need see them.
+    digits = number.lstrip("0") or "0"
+    limit = int(MAX_DURATION.total_seconds())
+    if len(digits) > len(str(limit)) or int(digits) * (unit or 1) > limit:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=int(digits) * (unit or 1))
+
+
+def _whole(maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 0 to `maximum`, the range the API takes too."""
+
+    def whole(text: str) -> int:
+        if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(maximum)):
+            value = int(text)
+            if value <= maximum:
+                return value
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to {maximum}")
+
+    return whole
 
 
 def _on_off(value: str | None) -> bool | None:
@@ -330,10 +355,13 @@ def _org_set(args: argparse.Namespace, settings: Settings) -> None:
     if args.seat_limit is not None:
         if args.seat_limit.lower() == "none":
             changes["clear_seat_limit"] = True
-        elif args.seat_limit.isdigit():
-            changes["seat_limit"] = int(args.seat_limit)
         else:
-            raise CommandError("--seat-limit takes a number of seats or 'none'")
+            try:
+                changes["seat_limit"] = _whole(MAX_SEAT_LIMIT)(args.seat_limit)
+            except argparse.ArgumentTypeError:
+                raise CommandError(
+                    f"--seat-limit takes a number of seats up to {MAX_SEAT_LIMIT} or 'none'"
+                ) from None
     view = _administration(settings).update_settings(Actor.command_line(), args.org, **changes)
     _print_json(view)
 

@@ -126,3 +126,38 @@ def test_scim_disable_revokes_the_token_and_keeps_members(
     assert scim.get("/Users").status_code == 401
     roster = json.loads(cli("roster", "acme", "--json")[1])
     assert [(m["email"], m["status"]) for m in roster] == [("ada@example.com", "active")]
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("events", "acme", "--after", HUGE), "from 0 to 2147483647"),
+        (("events", "acme", "--limit", "-1"), "from 0 to 2147483647"),
+        (("audit", "acme", "--after", str(2**63)), f"from 0 to {2**63 - 1}"),
+        (("webhook", "replay", "acme", "--from", HUGE), "from 0 to 2147483647"),
+        (("scim", "enable", "acme", "--expires-in", HUGE + "d"), "longer than 3650 days"),
+        (("scim", "rotate", "acme", "--grace", "3651d"), "longer than 3650 days"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_naming_the_range(cli, capsys, args, message):
+    cli("org", "create", "acme", "--name", "Acme")
+    with pytest.raises(SystemExit) as refused:
+        cli(*args)
+
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_seat_limit_past_the_range_is_one_clear_line(cli):
+    cli("org", "create", "acme", "--name", "Acme")
+
+    code, _, err = cli("org", "set", "acme", "--seat-limit", HUGE)
+
+    assert code == 1
+    assert err.startswith("scimgate: ")
+    assert "up to 1000000000" in err

@@ -9,13 +9,7 @@ import falcon
 
 from api.errors import ScimError
 from api.request import read_body
-
-# Durations an operator may give (token lifetimes): ten years is already "forever" for a
-# token, and a date much further off overflows what a datetime can hold.
-MAX_DURATION = timedelta(days=3650)
-# The largest values of the database's integer columns (INTEGER and BIGINT on PostgreSQL).
-MAX_INTEGER = 2**31 - 1
-MAX_BIGINT = 2**63 - 1
+from models.limits import MAX_DURATION
 
 
 def json_body(req: falcon.Request) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import falcon
 
-from api.admin.http import MAX_BIGINT, int_param, respond
+from api.admin.http import int_param, respond
 from models.admin import Administration
 from models.audit import MAX_PAGE, AuditWriter
+from models.limits import MAX_BIGINT
 
 
 class AuditResource:

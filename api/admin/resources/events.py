@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import falcon
 
-from api.admin.http import MAX_INTEGER, int_param, respond
+from api.admin.http import int_param, respond
 from models.admin import EVENTS_PAGE_LIMIT, Administration
+from models.limits import MAX_INTEGER
 
 
 class EventsResource:

@@ -7,9 +7,9 @@ import falcon
 from api.admin.http import json_body, optional_bool, optional_int, required_string, respond
 from api.errors import ScimError
 from models.admin import Administration
+from models.limits import MAX_SEAT_LIMIT
 
 # More seats than any organization will have, and well inside a database integer.
-MAX_SEAT_LIMIT = 10**9
 
 
 class OrganizationsResource:
