@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean bench bench-quick
+.PHONY: install run test lint format clean bench bench-quick bench-soak
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ bench-quick: $(BENCH_STAMP)
 		--lookups 500 --group-sizes 10,2000 --membership-rounds 50 --entra-groups 10 \
 		--entra-group-size 20 --ceiling-users 500 --peer-users 500 --peer-lookup-sizes 500,2000 \
 		--worker-rows 2000 --import-walks 1 $(BENCH_ARGS)
+
+# A hostile mix replayed at gunicorn for 5 minutes per database: does web memory stay flat?
+# Into bench/results/soak.md (see bench/README.md, The soak).
+bench-soak: install
+	$(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
