@@ -233,9 +233,9 @@ def _count(session: Session, query: Select[Any]) -> int:
 def _uncached_if_wide(query: Select[Any]) -> Select[Any]:
     """`query`, kept out of the compiled-statement cache if it binds many values."""
     binds = (element for element in visitors.iterate(query) if isinstance(element, BindParameter))
-    if sum(1 for _ in itertools.islice(binds, CACHED_STATEMENT_MAX_BINDS + 1)) > (
-        CACHED_STATEMENT_MAX_BINDS
-    ):
+    # Counted only as far as the limit: past it, how many more makes no difference.
+    counted = sum(1 for _ in itertools.islice(binds, CACHED_STATEMENT_MAX_BINDS + 1))
+    if counted > CACHED_STATEMENT_MAX_BINDS:
         return query.execution_options(**{_UNCACHED: True})
     return query
 

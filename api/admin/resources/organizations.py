@@ -9,8 +9,6 @@ from api.errors import ScimError
 from models.admin import Administration
 from models.limits import MAX_SEAT_LIMIT
 
-# More seats than any organization will have, and well inside a database integer.
-
 
 class OrganizationsResource:
     """/orgs (list, create) and /orgs/{org} (everything about one organization)."""
