@@ -249,7 +249,7 @@ class TestCli:
         assert "seat limit: none" in cli("org", "show", "acme").stdout
         assert "ada@acme.com" in cli("roster", "acme").stdout
         bad = cli("org", "set", "acme", "--seat-limit", "bad", expect=1)
-        assert "--seat-limit takes a number of seats or 'none'" in bad.stderr
+        assert "--seat-limit takes a number of seats up to 1000000000 or 'none'" in bad.stderr
 
 
 def test_status_counts_members_and_pending_changes(
