@@ -43,6 +43,11 @@ def _prepare_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# Statements each SQLite connection keeps prepared. Python's default, 128, let every one of a
+# web process's connections keep a hundred wide filters' programs (tens of MiB each
+# connection) in the soak (bench/soak.py); what the app runs again and again fits in this.
+SQLITE_CACHED_STATEMENTS = 32
+
 # `?pool_mode=transaction` on a PostgreSQL URL: a pooler between us and PostgreSQL (PgBouncer
 # with `pool_mode = transaction`) gives each transaction whichever server connection is free.
 POOL_MODE_PARAMETER = "pool_mode"
@@ -62,7 +67,11 @@ def create_database_engine(url: str, pool_size: int = 10, reads_only: bool = Fal
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": 30, "cached_statements": SQLITE_CACHED_STATEMENTS},
+            json_deserializer=orjson.loads,
+        )
         _prepare_sqlite(engine)
         return engine
     # Behind a transaction pooler nothing may live in a server connection's session, and
