@@ -17,7 +17,7 @@ from models.config import Settings
 from models.db import Database
 from models.domains import DnsTxtLookup
 from models.errors import DomainError
-from models.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT
+from models.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT, whole_number
 from models.organizations import get_organization
 from models.sso import MAX_METADATA_BYTES
 from models.teams import teams_roster
@@ -293,11 +293,10 @@ def _whole(maximum: int) -> Callable[[str], int]:
     """An argparse type: a whole number from 0 to `maximum`, the range the API takes too."""
 
     def whole(text: str) -> int:
-        if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(maximum)):
-            value = int(text)
-            if value <= maximum:
-                return value
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to {maximum}")
+        value = whole_number(text, 0, maximum)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0 to {maximum}")
+        return value
 
     return whole
 

@@ -179,17 +179,21 @@ def _quiet(stack: Stack) -> bool:
     return 0 <= used < SETTLED_CORE_SHARE * SETTLE_SECONDS
 
 
+def memory_mb(pid: int, field: str) -> float | None:
+    """A memory figure of /proc/PID/status (`VmRSS`, `VmHWM`...) in MiB; None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The largest peak resident set size (VmHWM) among a process's children, in MB."""
-    peaks = []
-    for child in children(pid):
-        try:
-            status = Path(f"/proc/{child}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
+    peaks = [peak for child in children(pid) if (peak := memory_mb(child, "VmHWM")) is not None]
     return round(max(peaks), 1) if peaks else None
 
 

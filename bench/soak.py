@@ -42,10 +42,17 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from bench.deploy import UNTHROTTLED, FreshDatabase, children
+from api.routing import Access, declared_routes
+from bench.deploy import UNTHROTTLED, FreshDatabase, children, memory_mb
 from bench.load import emails, okta_user
 from bench.report import machine
+from models.config import Settings
+from models.db import Database
+from tests.support.admin import operator_token
+from tests.support.hostile import hostile_cases
 from tests.support.processes import Stack
+from tests.support.routes import concrete_path, spellings
+from tests.support.scim import OrganizationFixture
 from tests.support.services import POSTGRES_ENV, RedisServer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -68,13 +75,11 @@ class Request:
     raw: bytes | None = None  # sent as is on a connection of its own
 
 
-def hostile_requests(fields: dict[str, str], tokens: dict[Any, str]) -> list[Request]:
+def hostile_requests(fields: dict[str, str], tokens: dict[Access, str]) -> list[Request]:
     """Every hostile case at every route, as tests/test_hostile_input.py walks them."""
+    # Imported here: the app's modules set up the Redis broker when imported, and `main`
+    # starts Redis first.
     from api.app import create_app
-    from api.routing import Access, declared_routes
-    from models.config import Settings
-    from tests.support.hostile import hostile_cases
-    from tests.support.routes import concrete_path, spellings
 
     app = create_app(Settings.from_env())
     requests = []
@@ -207,24 +212,12 @@ def raw_status(port: int, payload: bytes) -> int:
 
 
 def web_rss_mb(master: int) -> dict[int, float]:
-    """VmRSS of the gunicorn master and everything under it, in MiB, by pid."""
-    sizes = {}
-    for pid in [master, *children(master)]:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                sizes[pid] = int(line.split()[1]) / 1024
-    return sizes
+    """VmRSS of the gunicorn master and its children (workers, metrics listener), by pid."""
+    sizes = {pid: memory_mb(pid, "VmRSS") for pid in [master, *children(master)]}
+    return {pid: size for pid, size in sizes.items() if size is not None}
 
 
 def soak(database_kind: str, minutes: float, clients: int, scratch: Path) -> dict[str, Any]:
-    from models.db import Database
-    from tests.support.admin import operator_token
-    from tests.support.scim import OrganizationFixture
-
     database = FreshDatabase(database_kind, scratch / database_kind, os.environ.get(POSTGRES_ENV))
     stack = Stack(database.url, os.environ["SCIMGATE_REDIS_URL"], scratch / f"{database_kind}-logs")
     stack.env.update(UNTHROTTLED)
@@ -245,8 +238,6 @@ def soak(database_kind: str, minutes: float, clients: int, scratch: Path) -> dic
             "domain": "initech.com", "prefix": initech.token[len("scimgate_") :][:8],
             "name": "User", "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
         }  # fmt: skip
-        from api.routing import Access
-
         tokens = {Access.SCIM: acme.token, Access.OPERATOR: operator}
         mix = hostile_requests(fields, tokens) + idp_requests(base, acme.token, users)
         master = stack.processes["web"].pid

@@ -206,3 +206,8 @@ class TestAdminIntegers:
         last_record = admin.get(f"{org}/audit", params={"after": str(MAX_BIGINT)})
         assert last_event.json == {"events": [], "next_after": MAX_INTEGER}
         assert last_record.json == {"records": [], "next_after": MAX_BIGINT}
+        # Leading zeros are no digits of the number, however many: past Python's 4,300
+        # digits, int() of the text itself would raise.
+        padded = admin.get(f"{org}/events", params={"after": "0" * 5_000 + "7"})
+        assert padded.status_code == 200, padded.text
+        assert padded.json["next_after"] == 7

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
@@ -523,6 +524,21 @@ class TestProcesses:
         assert roles["web"].startswith("gunicorn -c deploy/gunicorn.conf.py ")
         assert roles["worker"].startswith("scimgate worker ")
         assert roles["clock"] == "scimgate clock"
+
+    def test_a_metrics_port_of_0_starts_no_metrics_listener(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ):
+        config = gunicorn_config()
+        monkeypatch.setenv("SCIMGATE_WEB_METRICS_PORT", "0")
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+        logged: list[str] = []
+        # What the hook uses of gunicorn's Arbiter: its logger.
+        master = SimpleNamespace(log=SimpleNamespace(info=logged.append))
+
+        config["when_ready"](master)
+
+        assert config["_listeners"] == []
+        assert logged == ["metrics listener off (SCIMGATE_WEB_METRICS_PORT=0)"]
 
     def test_gunicorn_uses_threads_and_each_process_pools_one_connection_per_thread(self):
         config = gunicorn_config({"SCIMGATE_WEB_THREADS": "12"})

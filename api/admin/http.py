@@ -9,7 +9,7 @@ import falcon
 
 from api.errors import ScimError
 from api.request import read_body
-from models.limits import MAX_DURATION
+from models.limits import MAX_DURATION, whole_number
 
 
 def json_body(req: falcon.Request) -> dict[str, Any]:
@@ -74,12 +74,9 @@ def int_param(req: falcon.Request, name: str, default: int, minimum: int, maximu
     raw = req.get_param(name)
     if raw is None or raw == "":
         return default
-    # Digits only (no sign, no spaces), and no more of them than the maximum has: int() of a
-    # few thousand digits is refused by Python itself, and slow well before that.
-    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(maximum)):
-        value = int(raw)
-        if minimum <= value <= maximum:
-            return value
+    value = whole_number(raw, minimum, maximum)
+    if value is not None:
+        return value
     raise ScimError(
         400, f"{name} must be a whole number from {minimum} to {maximum}", "invalidValue"
     )

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import yaml
 
 from api.dev import free_port
 from tests.support.operations import Scrape, enable_organization, scim_client
-from tests.support.processes import Stack, wait_until
+from tests.support.processes import Stack, listening, wait_until
 from tests.support.scim import okta_user
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -222,18 +221,10 @@ def test_metrics_have_a_listener_of_their_own_that_ends_with_its_master(stack: S
 
         # Then the listener notices and exits, freeing its port for the next master
         wait_until(
-            lambda: not _listening(stack.metrics_ports["web"]),
+            lambda: not listening(stack.metrics_ports["web"]),
             timeout=10,
             what="the metrics listener to exit after its master",
         )
     except AssertionError:
         print(stack.logs())
         raise
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import string
 import subprocess
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from api.dev import free_port
-from tests.support.processes import ROOT, wait_until
+from tests.support.processes import ROOT, listening, wait_until
 from tests.support.services import IN_CI
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "scimgate.conf.template"
@@ -104,8 +103,4 @@ class NginxProxy:
         if self.process is not None and self.process.poll() is not None:
             log = (self.directory / "stderr.log").read_text(errors="replace")
             raise AssertionError(f"nginx exited with {self.process.returncode}: {log}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+        return listening(self.port)

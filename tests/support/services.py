@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from api.dev import find_redis_server, free_port
 from models.base import Base
 from models.migrate import upgrade
+from tests.support.processes import listening
 
 POSTGRES_ENV = "SCIMGATE_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -155,11 +155,9 @@ class PgBouncer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"pgbouncer exited: {log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+            if listening(self.port):
+                return
+            time.sleep(0.05)
         raise RuntimeError(f"pgbouncer did not start in time: {log.read_text()[-2000:]}")
 
     def stop(self) -> None:
