@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import falcon
@@ -11,6 +12,8 @@ from api.errors import ScimError
 from api.ratelimit import PAID_BY_BULK
 from api.request import body_too_large
 from models.logs import bind_log_context
+
+log = logging.getLogger(__name__)
 
 BEARER = "bearer "
 # Set by /Bulk on each operation it runs through the application: the organization the bulk
@@ -31,6 +34,21 @@ class RequestSettings:
         # Refuse an oversized body before anything reads it.
         if req.content_length is not None and req.content_length > self._max_body_bytes:
             raise body_too_large(self._max_body_bytes)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        # A body within the limit that nobody read (a 401, a 415, a route that takes none) is
+        # read to its end here. gunicorn drains at most 64 KiB of it and otherwise closes the
+        # connection after an answer that said keep-alive (WSGI gives no way to say close),
+        # so the client's next request on it would fail unanswered. Past the limit, closing
+        # is the point.
+        if req.content_length and req.content_length <= self._max_body_bytes:
+            try:
+                req.bounded_stream.exhaust()
+            except Exception as error:
+                # The client went away or the body broke: gunicorn closes the connection.
+                log.debug("an unread body could not be drained: %s", type(error).__name__)
 
 
 class ScimAuthentication:

@@ -2,7 +2,8 @@
 
 A malformed chunk, a chunked body that stops before its last chunk, a body shorter than its
 Content-Length: each is a 400 with a plain detail, never a 500, and the server closes the
-connection afterwards, since where a next request would start on it is unknown.
+connection afterwards, since where a next request would start on it is unknown. A
+well-formed body refused unread leaves the connection serving the next request.
 
 One gunicorn serves the whole module. The database plays no part in reading a body, so the
 module runs on SQLite only.
@@ -199,3 +200,25 @@ def test_well_formed_chunked_bodies_are_read_on_one_kept_alive_connection(
     assert created_user.body["userName"] == "grace@example.com"
     assert created_organization.status == 201, created_organization
     assert created_organization.body["slug"] == "globex"
+
+
+def test_a_refused_body_is_read_to_its_end_so_the_connection_serves_the_next_request(
+    deployment: Deployment,
+):
+    # Given one connection, and a 300 KB body refused before anything reads it (the token
+    # is not the organization's), far past the 64 KiB that gunicorn drains itself
+    refused = json.dumps({"padding": "x" * 300_000}).encode()
+    with socket.create_connection(("127.0.0.1", deployment.stack.port), timeout=10) as sock:
+        send(sock, deployment, "POST", "/scim/v2/globex-corp/Users", {
+            "Content-Length": str(len(refused))}, refused)  # fmt: skip
+        refusal = read_answer(sock)
+
+        # When the IdP sends its next request on the same connection
+        user = json.dumps(okta_user("kept@example.com")).encode()
+        send(sock, deployment, "POST", USERS, {"Content-Length": str(len(user))}, user)
+        created = read_answer(sock)
+
+    # Then it is answered, not dropped unanswered after a keep-alive refusal
+    assert refusal.status == 401, refusal
+    assert refusal.headers["connection"] == "keep-alive"
+    assert created.status == 201, created
