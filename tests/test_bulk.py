@@ -186,6 +186,21 @@ class TestBulk:
             assert response.status_code == 400
 
     @pytest.mark.parametrize(
+        "path", ["/Users/a%2Fb", "/Users/%2e%2e", "/Users/€", "/Users/%E2%82%AC"]
+    )
+    def test_an_operation_path_is_checked_as_if_it_were_sent_alone(
+        self, scim: ScimClient, path: str
+    ):
+        alone = scim.delete(path)
+
+        response = scim.post("/Bulk", bulk({"method": "DELETE", "path": path}))
+
+        assert alone.status_code == 404
+        operation = response.json["Operations"][0]
+        assert operation["status"] == "404"
+        assert operation["response"]["detail"] == alone.json["detail"]
+
+    @pytest.mark.parametrize(
         "body",
         [
             [],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import falcon
 import orjson
@@ -77,10 +78,16 @@ class _Dispatcher:
 
     def __call__(self, method: str, path: str, data: Any, version: str | None) -> OperationResult:
         body = b"" if data is None else orjson.dumps(data)
+        target = self._root + path
         environ = {
             **self._environ,
             "REQUEST_METHOD": method,
-            "PATH_INFO": self._root + path,
+            # As a WSGI server would put it: percent-decoded, its bytes as latin-1 (PEP 3333).
+            "PATH_INFO": unquote_to_bytes(target).decode("latin-1"),
+            # The target as sent, for the checks that read it (api/access.py): the
+            # operation's path, not the /Bulk request's.
+            "RAW_URI": target,
+            "REQUEST_URI": target,
             "QUERY_STRING": "",
             "wsgi.input": io.BytesIO(body),
             "CONTENT_LENGTH": str(len(body)),
