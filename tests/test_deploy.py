@@ -249,6 +249,13 @@ class TestKubernetesBehaviour:
             for name in ("SCIMGATE_DATABASE_URL", "SCIMGATE_REDIS_URL", "SCIMGATE_SECRET_KEY"):
                 assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "scimgate-secrets"
 
+    def test_base_urls_are_configured_so_no_forwarded_header_is_trusted(self):
+        settings = manifest("ConfigMap", "scimgate")["data"]
+
+        assert settings["SCIMGATE_PUBLIC_URL"].startswith("https://")
+        assert "FORWARDED_ALLOW_IPS" not in settings
+        assert gunicorn_config()["forwarded_allow_ips"] == "127.0.0.1"
+
     def test_grace_periods_outlast_the_work_they_let_finish(self):
         longest_job_seconds = longest_time_limit_ms() / 1000
         assert longest_job_seconds >= 15 * 60
