@@ -20,7 +20,8 @@ in shuffled order:
 Every 5 s it reads the resident set (VmRSS) of every process under the gunicorn master (its
 workers and the metrics listener) from /proc. It reports the total at the start, after the
 first minute and at the end, and the target: end ≤ 1.2 times the first minute's. Any 5xx is
-counted and named. Results go to bench/results/soak-<stamp>-<database>.json and soak.md.
+counted and named, and so is any request left without an answer. Results go to
+bench/results/soak-<stamp>-<database>.json and soak.md.
 """
 
 from __future__ import annotations
@@ -141,7 +142,9 @@ def idp_requests(base: str, token: str, users: dict[str, str]) -> list[Request]:
             f"POST {base}/Users HTTP/1.1\r\nHost: soak\r\nAuthorization: Bearer {token}\r\n"
             f"Content-Type: {SCIM_JSON}\r\nTransfer-Encoding: chunked\r\n\r\n"
         ).encode() + chunks
-        requests.append(Request("malformed chunks", "POST", f"{base}/Users", {}, raw=raw))
+        requests.append(
+            Request(f"malformed chunks {chunks!r}", "POST", f"{base}/Users", {}, raw=raw)
+        )
     return requests
 
 
@@ -157,6 +160,7 @@ class Replay:
         self._lock = threading.Lock()
         self.statuses: Counter[int] = Counter()
         self.server_errors: Counter[str] = Counter()
+        self.unanswered: Counter[str] = Counter()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -173,30 +177,38 @@ class Replay:
     def _run(self, seed: int) -> None:
         order = list(self._requests)
         random.Random(seed).shuffle(order)
+        previous = "none"
         with httpx.Client(base_url=self._base_url, timeout=60) as client:
             while not self._stop.is_set():
                 for request in order:
                     if self._stop.is_set():
                         return
-                    self._record(request, self._send(client, request))
+                    status, why = self._send(client, request)
+                    self._record(request, status, f"{why}, after {previous}")
+                    if request.raw is None:
+                        previous = f"{request.method} {request.what} ({status})"
 
-    def _send(self, client: httpx.Client, request: Request) -> int:
+    def _send(self, client: httpx.Client, request: Request) -> tuple[int, str]:
+        """The status, or 0 and why no answer came."""
         if request.raw is not None:
-            return raw_status(self._port, request.raw)
+            status = raw_status(self._port, request.raw)
+            return status, "closed without a status line"
         url = request.path + (f"?{request.query}" if request.query else "")
         try:
             response = client.request(
                 request.method, url, headers=request.headers, content=request.body
             )
-        except httpx.HTTPError:
-            return 0
-        return response.status_code
+        except httpx.HTTPError as error:
+            return 0, f"{type(error).__name__}: {error}"
+        return response.status_code, ""
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, status: int, why: str) -> None:
         with self._lock:
             self.statuses[status] += 1
             if status >= 500:
                 self.server_errors[f"{request.method} {request.what} -> {status}"] += 1
+            elif status == 0:
+                self.unanswered[f"{request.method} {request.what}: {why}"] += 1
 
 
 def raw_status(port: int, payload: bytes) -> int:
@@ -303,6 +315,7 @@ def figures(
         "distinct_requests": mix_size,
         "statuses": {str(status): count for status, count in sorted(replay.statuses.items())},
         "server_errors": dict(replay.server_errors),
+        "unanswered": dict(replay.unanswered),
         "web_processes": len(samples[-1][1]),
         "processes_replaced": len(set().union(*pids) - pids[0]),
         "rss_mb_start": round(sum(samples[0][1].values()), 1),
@@ -322,18 +335,24 @@ def markdown(runs: list[dict[str, Any]], stamp: str) -> str:
         "A hostile mix replayed at gunicorn (worker recycling off); web RSS summed over the",
         "gunicorn master, its workers and the metrics listener (see bench/soak.py).",
         "",
-        "| database | minutes | requests | req/s | 5xx | RSS start (MiB) | after 1 min | end "
-        "| end / 1 min | target ≤ 1.2 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | minutes | requests | req/s | 5xx | no answer | RSS start (MiB) | after 1 min "
+        "| end | end / 1 min | target ≤ 1.2 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         errors = sum(run["server_errors"].values())
         lines.append(
             f"| {run['database']} | {run['seconds'] / 60:.1f} | {run['requests']:,} "
-            f"| {run['requests_per_second']:.0f} | {errors} | {run['rss_mb_start']} "
+            f"| {run['requests_per_second']:.0f} | {errors} | {sum(run['unanswered'].values())} "
+            f"| {run['rss_mb_start']} "
             f"| {run['rss_mb_after_1_min']} | {run['rss_mb_end']} "
             f"| {run['growth_after_1_min']:.2f} | {'yes' if run['target_met'] else 'no'} |"
         )
+    lines += [
+        "",
+        "No answer: requests whose connection closed before any status line came back. The",
+        "JSON's `unanswered` names each, with why and the request before it on its connection.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -373,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         for what, count in run["server_errors"].items():
             print(f"{run['database']}: {count} x {what}")
+        for what, count in run["unanswered"].items():
+            print(f"{run['database']}: no answer {count} x {what}")
     return 0 if all(run["target_met"] and not run["server_errors"] for run in runs) else 1
 
 
