@@ -39,14 +39,14 @@ from api.routing import Access, DeclaredRouter
 from api.scim.cursors import CursorCodec
 from api.scim.groups import GROUP_MAPPING
 from api.scim.mapping import USER_MAPPING
-from models.admin import Administration
-from models.audit import AuditWriter
-from models.config import Settings
-from models.db import Database
-from models.directory import ChangeListener, DirectoryService
-from models.domains import DnsTxtLookup
-from models.groups import GroupService
-from models.user_lookup import UserLookup
+from models.admin.administration import Administration
+from models.audit.trail import AuditWriter
+from models.core.config import Settings
+from models.core.db import Database
+from models.directory.groups import GroupService
+from models.directory.lookup import UserLookup
+from models.directory.users import ChangeListener, DirectoryService
+from models.organizations.domains import DnsTxtLookup
 
 SCIM_ROOT = "/scim/v2/{organization}"
 

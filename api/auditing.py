@@ -21,10 +21,10 @@ from prometheus_client import Counter
 
 from api.middleware import bearer_token
 from api.ratelimit import TokenBucket
-from models.audit import AuditEntry, AuditWriter
-from models.db import Database
-from models.organizations import organization_id
-from models.tokens import TOKEN_MARKER, is_operator_token, token_prefix
+from models.audit.trail import AuditEntry, AuditWriter
+from models.core.db import Database
+from models.organizations.rules import organization_id
+from models.tokens.bearer import TOKEN_MARKER, is_operator_token, token_prefix
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Looking a token up costs a database round trip on every request, which an IdP burst makes by
 the thousand. A web process therefore remembers, for a short while, which tenant a token
 opened. What keeps that safe is the *credentials epoch*: a value in Redis that changes after
-every commit touching SCIM credentials (models/credentials.py). A cached tenant is used only
+every commit touching SCIM credentials (models/tokens/credentials.py). A cached tenant is used only
 if the epoch it was cached under is still the current one, read from Redis on every request
 (one GET, far cheaper than the query). So:
 
@@ -35,10 +35,10 @@ from datetime import datetime
 import redis
 
 from api.ratelimit import Decision, TokenBucket
-from models.base import utcnow
-from models.credentials import listen
-from models.db import Database
-from models.organizations import Tenant, TenantGrant, authenticate_scim, grant_scim
+from models.core.base import utcnow
+from models.core.db import Database
+from models.organizations.rules import Tenant, TenantGrant, authenticate_scim, grant_scim
+from models.tokens.credentials import listen
 
 log = logging.getLogger(__name__)
 

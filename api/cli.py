@@ -11,16 +11,16 @@ from typing import Any
 
 import orjson
 
-from models.admin import Administration
-from models.audit import Actor
-from models.config import Settings
-from models.db import Database
-from models.domains import DnsTxtLookup
-from models.errors import DomainError
-from models.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT, whole_number
-from models.organizations import get_organization
-from models.sso import MAX_METADATA_BYTES
-from models.teams import teams_roster
+from models.admin.administration import Administration
+from models.audit.trail import Actor
+from models.core.config import Settings
+from models.core.db import Database
+from models.core.errors import DomainError
+from models.core.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT, whole_number
+from models.organizations.domains import DnsTxtLookup
+from models.organizations.rules import get_organization
+from models.roster.teams import teams_roster
+from models.sso.connections import MAX_METADATA_BYTES
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -589,7 +589,7 @@ def _events(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
-    from models.roster import full_reconcile, reconcile_organization
+    from models.roster.reconcile import full_reconcile, reconcile_organization
 
     database = _database(settings)
     with database.reading() as session:
@@ -610,7 +610,7 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> None:
-    from models.status import organization_status
+    from models.operations.status import organization_status
 
     with _database(settings).reading() as session:
         status = organization_status(session, get_organization(session, args.org)).as_dict()
@@ -637,7 +637,7 @@ def _queue_backlog(settings: Settings) -> int | None:
 
 
 def _webhook_add(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks import add_endpoint
+    from models.webhooks.endpoints import add_endpoint
 
     with _database(settings).writing() as session:
         endpoint_id, secret = add_endpoint(session, get_organization(session, args.org), args.url)
@@ -647,7 +647,7 @@ def _webhook_add(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks import endpoints_of
+    from models.webhooks.endpoints import endpoints_of
 
     with _database(settings).reading() as session:
         organization = get_organization(session, args.org)
@@ -677,7 +677,7 @@ def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks import replay
+    from models.webhooks.endpoints import replay
 
     with _database(settings).writing() as session:
         endpoint_ids = replay(session, get_organization(session, args.org).id, args.from_sequence)
@@ -702,7 +702,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 def _clock(args: argparse.Namespace, settings: Settings) -> None:
     import signal
 
-    from models.logs import configure_logging
+    from models.core.logs import configure_logging
     from workers.clock import run_clock
     from workers.liveness import HeartbeatStop
 

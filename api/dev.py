@@ -17,13 +17,13 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
-from models.admin import Administration
-from models.audit import Actor
-from models.config import DEFAULT_DATA_DIR, Settings
-from models.db import Database
-from models.domains import DnsTxtLookup
-from models.errors import NotFound
+from models.admin.administration import Administration
+from models.audit.trail import Actor
+from models.core.config import DEFAULT_DATA_DIR, Settings
+from models.core.db import Database
+from models.core.errors import NotFound
 from models.migrate import upgrade
+from models.organizations.domains import DnsTxtLookup
 
 DEMO_SLUG = "demo"
 DEMO_DOMAIN = "example.com"

@@ -12,7 +12,7 @@ from scim2_models import SCIMException
 from sqlalchemy import exc as database_errors
 
 from api.routing import Access
-from models.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from models.core.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from prometheus_client import start_wsgi_server
 
 from api.app import redis_client
 from api.observability import metrics_registry
-from models.config import Settings
-from models.db import Database
-from models.logs import configure_logging
+from models.core.config import Settings
+from models.core.db import Database
+from models.core.logs import configure_logging
 
 log = logging.getLogger("scimgate.metrics")
 

@@ -11,7 +11,7 @@ from api.authentication import Authenticate
 from api.errors import ScimError
 from api.ratelimit import PAID_BY_BULK
 from api.request import body_too_large
-from models.logs import bind_log_context
+from models.core.logs import bind_log_context
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.routing import Access
-from models.db import Database
-from models.health import Backlog, backlog, database_reachable
-from models.logs import bind_log_context, clear_log_context
+from models.core.db import Database
+from models.core.logs import bind_log_context, clear_log_context
+from models.operations.health import Backlog, backlog, database_reachable
 
 log = logging.getLogger("scimgate.access")
 

@@ -23,10 +23,10 @@ import falcon.testing
 from sqlalchemy import insert
 
 from api.app import Services, create_app
-from models.audit import AuditEntry, AuditWriter
-from models.config import Settings
-from models.db import Database
-from models.tables import AuditRecord
+from models.audit.tables import AuditRecord
+from models.audit.trail import AuditEntry, AuditWriter
+from models.core.config import Settings
+from models.core.db import Database
 from tests.support.scim import OrganizationFixture, okta_user
 from tests.support.services import POSTGRES_ENV, PostgresDatabase, SqliteTemplate
 

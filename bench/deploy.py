@@ -17,9 +17,9 @@ import orjson
 import redis
 from sqlalchemy import func, select
 
-from models.db import Database
+from models.core.db import Database
+from models.directory.tables import DirectoryGroup, DirectoryUser
 from models.migrate import upgrade
-from models.tables import DirectoryUser
 from tests.support.processes import ROOT, Stack, wait_until
 from tests.support.services import PostgresDatabase
 
@@ -59,21 +59,10 @@ def dirty_rows(database: Database) -> int:
     """Directory rows the roster has not applied yet, across every organization."""
     total = 0
     with database.reading() as session:
-        for table in _dirty_tables():
+        for table in (DirectoryUser, DirectoryGroup):
             condition = table.generation > table.applied_generation
             total += session.scalar(select(func.count()).select_from(table).where(condition)) or 0
     return total
-
-
-def _dirty_tables() -> list[Any]:
-    """DirectoryUser, and DirectoryGroup where this version of scimgate has groups."""
-    import models.tables as tables
-
-    found = [DirectoryUser]
-    group_table = getattr(tables, "DirectoryGroup", None)
-    if group_table is not None:
-        found.append(group_table)
-    return found
 
 
 @dataclass

@@ -29,8 +29,8 @@ import falcon.testing
 from api.app import create_app, default_services
 from bench.load import emails
 from bench.seed import seed_users
-from models.config import Settings
-from models.db import Database
+from models.core.config import Settings
+from models.core.db import Database
 from tests.support.scim import OrganizationFixture
 from tests.support.services import POSTGRES_ENV, PostgresDatabase, RedisServer, SqliteTemplate
 

@@ -29,9 +29,11 @@ from bench.deploy import (
 from bench.figures import latency_figures, timeline, traffic_figures
 from bench.load import emails
 from bench.seed import create_tenant, seed_users
-from models.db import Database
-from models.roster import reconcile_organization
-from models.tables import Account, DirectoryUser, Event, Member
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
+from models.events.tables import Event
+from models.roster.reconcile import reconcile_organization
+from models.roster.tables import Account, Member
 
 WORKER_PROCESSES, WORKER_THREADS = 2, 4  # as the Procfile runs them
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert
 
-from models.db import Database
-from models.tables import DirectoryUser
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
 from tests.support.directory import user_rows
 from tests.support.scim import OrganizationFixture
 

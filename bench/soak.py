@@ -47,8 +47,8 @@ from api.routing import Access, declared_routes
 from bench.deploy import UNTHROTTLED, FreshDatabase, children, memory_mb
 from bench.load import emails, okta_user
 from bench.report import machine
-from models.config import Settings
-from models.db import Database
+from models.core.config import Settings
+from models.core.db import Database
 from tests.support.admin import operator_token
 from tests.support.hostile import hostile_cases
 from tests.support.processes import Stack

@@ -1,6 +1,6 @@
 """gunicorn settings for the web role: gthread workers, sized from the environment.
 
-Also the web role's share of observability: JSON logs through `models.logs`, and
+Also the web role's share of observability: JSON logs through `models.core.logs`, and
 prometheus_client's multiprocess mode, every worker's counters summed by the metrics listener
 (`api/metrics_listener.py`), which the master starts on a port of its own.
 """
@@ -17,7 +17,7 @@ from gunicorn.glogging import Logger
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2, 8)))
 worker_class = "gthread"
-# The database pool of each worker is sized to this (models.config.Settings.web_threads).
+# The database pool of each worker is sized to this (models.core.config.Settings.web_threads).
 threads = int(os.environ.get("SCIMGATE_WEB_THREADS", "8"))
 # A gthread worker accepts connections while it holds fewer than this, and keeps at most
 # (this - threads) idle between requests, closing any other after its response. Left at
@@ -58,15 +58,15 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 _LOG_FORMATTER = (
-    "models.logs.JsonFormatter"
+    "models.core.logs.JsonFormatter"
     if os.environ.get("SCIMGATE_LOG_FORMAT", "json").lower() == "json"
-    else "models.logs.TextFormatter"
+    else "models.core.logs.TextFormatter"
 )
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"scimgate": {"()": _LOG_FORMATTER}},
-    "handlers": {"stderr": {"()": "models.logs.StderrHandler", "formatter": "scimgate"}},
+    "handlers": {"stderr": {"()": "models.core.logs.StderrHandler", "formatter": "scimgate"}},
     "root": {"level": loglevel.upper(), "handlers": ["stderr"]},
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
@@ -102,7 +102,7 @@ def on_starting(server):
 def when_ready(server):
     """Start the metrics listener once the public socket is bound (and only then: a master
     that cannot bind exits, and its listener with it)."""
-    from models.config import Settings
+    from models.core.config import Settings
 
     if Settings.from_env().web_metrics_port == 0:
         server.log.info("metrics listener off (SCIMGATE_WEB_METRICS_PORT=0)")

@@ -22,8 +22,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from api.app import Services, create_app, default_services
 from api.cli import main as cli_main
-from models.config import Settings
-from models.db import Database
+from models.core.config import Settings
+from models.core.db import Database
 from tests.support.admin import AdminClient, operator_token
 from tests.support.dns import DnsServer
 from tests.support.processes import Stack

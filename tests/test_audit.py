@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event, func, select, update
 
 from api.dev import free_port
-from models.audit import AuditEntry, AuditWriter, purge_audit
-from models.base import utcnow
-from models.db import Database
-from models.tables import AuditRecord
+from models.audit.tables import AuditRecord
+from models.audit.trail import AuditEntry, AuditWriter, purge_audit
+from models.core.base import utcnow
+from models.core.db import Database
 from tests.support.admin import AdminClient, operator_token
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
 

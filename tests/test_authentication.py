@@ -14,11 +14,11 @@ from api.app import Services
 from api.authentication import EPOCH_KEY, CachedAuthenticator, CredentialsEpoch
 from api.dev import free_port
 from api.ratelimit import TokenBucket
-from models.base import utcnow
-from models.db import Database
-from models.domains import force_verify_domain, remove_domain
-from models.organizations import disable_scim, get_organization
-from models.tables import ScimToken
+from models.core.base import utcnow
+from models.core.db import Database
+from models.organizations.domains import force_verify_domain, remove_domain
+from models.organizations.rules import disable_scim, get_organization
+from models.tokens.tables import ScimToken
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from models.teams import teams_roster
+from models.roster.teams import teams_roster
 from tests.support.scim import ScimClient, members, okta_group, okta_user, patch_op
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"

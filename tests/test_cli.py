@@ -8,7 +8,7 @@ import re
 import pytest
 
 from api.cli import main
-from models.db import Database
+from models.core.db import Database
 from tests.support.saml import idp_metadata
 from tests.support.scim import ScimClient, okta_user
 
@@ -116,7 +116,7 @@ def test_webhook_add_status_and_replay(cli, tenant):
 def test_scim_disable_revokes_the_token_and_keeps_members(
     cli, scim: ScimClient, tenant, database: Database
 ):
-    from models.roster import reconcile_organization
+    from models.roster.reconcile import reconcile_organization
 
     scim.post("/Users", okta_user("ada@example.com"))
     reconcile_organization(database, tenant.id)

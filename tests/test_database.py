@@ -1,11 +1,11 @@
-"""The two PostgreSQL pools a process reads and writes through (models/db.py)."""
+"""The two PostgreSQL pools a process reads and writes through (models/core/db.py)."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
-from models.db import Database, create_database_engine
+from models.core.db import Database, create_database_engine
 from tests.support.services import PostgresDatabase
 
 

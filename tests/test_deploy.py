@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from api.errors import ERROR_SCHEMA
-from models.config import Settings
+from models.core.config import Settings
 from tests.support.services import IN_CI
 from workers.broker import NAMESPACE
 from workers.process import longest_time_limit_ms

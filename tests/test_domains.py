@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from scim2_models import Context
 
 from api.scim.schemas import parse_user
-from models.config import Settings
-from models.domains import parse_resolver_address
+from models.core.config import Settings
+from models.organizations.domains import parse_resolver_address
 from tests.support.admin import AdminClient
 from tests.support.dns import DnsServer
 from tests.support.scim import okta_user

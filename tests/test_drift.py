@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from models.db import Database
-from models.events import events_after
-from models.roster import full_reconcile, reconcile_organization, roster_of
-from models.tables import Account, DirectoryUser, Member
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
+from models.events.log import events_after
+from models.roster.reconcile import full_reconcile, reconcile_organization, roster_of
+from models.roster.tables import Account, Member
 from tests.support.scim import ScimClient, okta_user
 
 

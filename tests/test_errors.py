@@ -15,8 +15,8 @@ from api.app import create_app, default_services
 from api.dev import free_port
 from api.errors import install_error_handlers
 from api.media import install_media_handlers
-from models.config import Settings
-from models.db import Database
+from models.core.config import Settings
+from models.core.db import Database
 from tests.support.scim import ScimClient, okta_group, okta_user
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"

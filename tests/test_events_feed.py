@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.db import Database
-from models.roster import reconcile_organization
+from models.core.db import Database
+from models.roster.reconcile import reconcile_organization
 from tests.support.admin import AdminClient
 from tests.support.scim import ScimClient, okta_user, patch_op
 

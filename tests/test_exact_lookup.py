@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from api.scim.listing import ExactLookups, list_parameters
 from api.scim.mapping import USER_MAPPING
-from models.config import Settings
+from models.core.config import Settings
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"

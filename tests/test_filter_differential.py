@@ -27,12 +27,12 @@ from api.resources.users import render_user
 from api.scim.filters import compile_filter
 from api.scim.mapping import USER_MAPPING
 from api.scim.schemas import UserResource, parse_user, user_write
-from models.db import Database
-from models.directory import DirectoryService
-from models.domains import force_verify_domain
-from models.organizations import create_organization
-from models.paging import PageSpec
-from models.tables import DirectoryUser
+from models.core.db import Database
+from models.core.paging import PageSpec
+from models.directory.tables import DirectoryUser
+from models.directory.users import DirectoryService
+from models.organizations.domains import force_verify_domain
+from models.organizations.rules import create_organization
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SCIMGATE = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from api.scim.filter_limits import MAX_FILTER_DEPTH, MAX_FILTER_TERMS
-from models.db import Database
+from models.core.db import Database
 from tests.support.scim import ScimClient, okta_group, okta_user, patch_op
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

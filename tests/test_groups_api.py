@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import update
 
-from models.tables import DirectoryGroup
+from models.directory.tables import DirectoryGroup
 from tests.support.scim import (
     ENTRA_GROUP_SCHEMA,
     GROUP_SCHEMA,

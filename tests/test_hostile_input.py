@@ -15,7 +15,7 @@ import falcon.testing
 import pytest
 
 from api.routing import Access, Route, declared_routes
-from models.db import Database
+from models.core.db import Database
 from tests.support.admin import operator_token
 from tests.support.hostile import USER_SCHEMA, hostile_cases
 from tests.support.routes import concrete_path

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import falcon
 import pytest
 
-from models.db import Database
-from models.events import events_after
+from models.core.db import Database
+from models.events.log import events_after
 from tests.support.admin import AdminClient
 from tests.support.saml import idp_metadata
 from tests.support.scim import ScimClient, okta_user, patch_op

@@ -12,9 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
-import models.tables  # noqa: F401  (declares every table on Base.metadata)
-from models.base import Base
 from models.migrate import alembic_config, downgrade, upgrade
+from models.tables import metadata
 from tests.support.services import PostgresDatabase, postgres_admin_url
 
 NEW_TABLES = {"sso_connections", "operator_tokens", "audit_records"}
@@ -104,7 +103,7 @@ def test_the_migrations_build_the_tables_and_indexes_the_models_declare(empty_da
     engine = create_engine(empty_database_url)
     try:
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
     finally:
         engine.dispose()
     assert differences == []

@@ -22,9 +22,9 @@ from api.app import Services, create_app, redis_client
 from api.dev import free_port
 from api.observability import metrics_registry, scim_operation, scim_outcome
 from api.ratelimit import RATE_LIMIT_BYPASSED, Decision, TokenBucket
-from models.config import Settings
-from models.db import Database
-from models.logs import JsonFormatter, bind_log_context, clear_log_context
+from models.core.config import Settings
+from models.core.db import Database
+from models.core.logs import JsonFormatter, bind_log_context, clear_log_context
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 
 

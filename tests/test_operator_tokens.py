@@ -5,8 +5,8 @@ from __future__ import annotations
 import falcon
 import pytest
 
-from models.db import Database
-from models.operators import revoke_operator_token
+from models.core.db import Database
+from models.tokens.operators import revoke_operator_token
 from tests.support.admin import AdminClient, operator_token
 from tests.support.scim import OrganizationFixture, ScimClient
 

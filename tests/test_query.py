@@ -7,7 +7,7 @@ import time
 import pytest
 
 from api.scim.cursors import CursorCodec, cursor_scope
-from models.roster import reconcile_organization
+from models.roster.reconcile import reconcile_organization
 from tests.support.scim import ScimClient, okta_user
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

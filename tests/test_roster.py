@@ -9,12 +9,12 @@ from scim2_models import Context
 from sqlalchemy import event, func, select
 
 from api.scim.schemas import parse_user, user_write
-from models.base import utcnow
-from models.db import Database
-from models.directory import DirectoryService
-from models.events import events_after, lock_organization
-from models.roster import reconcile_organization, roster_of
-from models.tables import DirectoryUser
+from models.core.base import utcnow
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
+from models.directory.users import DirectoryService
+from models.events.log import events_after, lock_organization
+from models.roster.reconcile import reconcile_organization, roster_of
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user, patch_op
 from tests.support.services import PostgresDatabase
 

@@ -16,7 +16,7 @@ import falcon.testing
 import pytest
 
 from api.routing import Access, DeclaredRouter, Route, UndeclaredAccess, declared_routes
-from models.db import Database
+from models.core.db import Database
 from tests.support.admin import operator_token
 from tests.support.routes import concrete_path, spellings
 from tests.support.scim import OrganizationFixture

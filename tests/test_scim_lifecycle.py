@@ -11,9 +11,9 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import event, select, update
 
 from api.authentication import EPOCH_KEY
-from models.base import utcnow
-from models.db import Database
-from models.tables import ScimToken
+from models.core.base import utcnow
+from models.core.db import Database
+from models.tokens.tables import ScimToken
 from tests.support.admin import AdminClient
 from tests.support.saml import idp_metadata
 from tests.support.scim import ScimClient, okta_user, patch_op

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.db import Database
-from models.events import events_after
-from models.roster import reconcile_organization, roster_of
+from models.core.db import Database
+from models.events.log import events_after
+from models.roster.reconcile import reconcile_organization, roster_of
 from tests.support.admin import AdminClient
 from tests.support.scim import ScimClient, okta_user, patch_op
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from api.dev import DEMO_IDP_METADATA
-from models.sso import MAX_METADATA_BYTES, InvalidMetadata, parse_idp_metadata
+from models.sso.connections import MAX_METADATA_BYTES, InvalidMetadata, parse_idp_metadata
 from tests.support.admin import AdminClient
 from tests.support.saml import CERTIFICATE, POST, idp_metadata
 

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import insert, text
 
-from models.db import Database
-from models.statistics import MIN_ROWS, analyze_grown_tables
-from models.tables import DirectoryUser
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
+from models.operations.statistics import MIN_ROWS, analyze_grown_tables
 from tests.support.directory import user_rows
 from tests.support.scim import OrganizationFixture
 from tests.support.services import PostgresDatabase, SqliteTemplate
@@ -101,7 +101,7 @@ def test_sqlite_has_nothing_to_analyze(
 ):
     database = Database.from_url(sqlite_template.fresh_url())
     try:
-        with caplog.at_level(logging.INFO, logger="models.statistics"):
+        with caplog.at_level(logging.INFO, logger="models.operations.statistics"):
             assert analyze_grown_tables(database) == []
         # Not even asked: a query for PostgreSQL's statistics would fail, and say so.
         assert caplog.records == []

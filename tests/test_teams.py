@@ -6,17 +6,12 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, func, select
 
-from models.db import Database
-from models.events import events_after
-from models.roster import full_reconcile, reconcile_organization
-from models.tables import (
-    Account,
-    DirectoryGroup,
-    DirectoryGroupMemberChange,
-    Member,
-    TeamMember,
-)
-from models.teams import teams_roster
+from models.core.db import Database
+from models.directory.tables import DirectoryGroup, DirectoryGroupMemberChange
+from models.events.log import events_after
+from models.roster.reconcile import full_reconcile, reconcile_organization
+from models.roster.tables import Account, Member, TeamMember
+from models.roster.teams import teams_roster
 from tests.support.scim import (
     SCIMGATE_USER_SCHEMA,
     OrganizationFixture,

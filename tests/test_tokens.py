@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.tokens import OPERATOR_TOKEN_MARKER, TOKEN_MARKER, issue_token
+from models.tokens.bearer import OPERATOR_TOKEN_MARKER, TOKEN_MARKER, issue_token
 
 
 def test_prefixes_never_start_with_a_dash_so_the_cli_never_reads_them_as_options():

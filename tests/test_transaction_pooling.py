@@ -10,9 +10,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from api.app import create_app, default_services
-from models.config import Settings
-from models.db import Database, create_database_engine
-from models.roster import reconcile_organization, roster_of
+from models.core.config import Settings
+from models.core.db import Database, create_database_engine
+from models.roster.reconcile import reconcile_organization, roster_of
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 from tests.support.services import PgBouncer, PostgresDatabase
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from models.db import Database
-from models.organizations import get_organization
-from models.tables import WebhookEndpoint
-from models.webhooks import add_endpoint, replay, sign, verify_signature
+from models.core.db import Database
+from models.organizations.rules import get_organization
+from models.webhooks.endpoints import add_endpoint, replay, sign, verify_signature
+from models.webhooks.tables import WebhookEndpoint
 from tests.support.processes import wait_until
 from tests.support.receiver import WebhookReceiver
 from tests.support.scim import ScimClient, okta_user, patch_op
@@ -113,7 +113,7 @@ class TestDelivery:
 class TestEndpoints:
     @pytest.mark.parametrize("url", ["ftp://example.com/x", "not a url", "http://"])
     def test_only_http_urls_are_accepted(self, database: Database, tenant, url: str):
-        from models.errors import InvalidValue
+        from models.core.errors import InvalidValue
 
         with pytest.raises(InvalidValue):
             register(database, tenant.slug, url)

@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 
-from models.audit import purge_audit as purge_audit_records
+from models.audit.trail import purge_audit as purge_audit_records
 from workers import runtime
 from workers.broker import setup_broker
 

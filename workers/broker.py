@@ -6,7 +6,7 @@ import dramatiq
 import dramatiq.broker
 from dramatiq.brokers.redis import RedisBroker
 
-from models.config import Settings
+from models.core.config import Settings
 
 # A SIGKILLed worker's messages return once its heartbeat is older than this; Dramatiq's
 # default (60 s, checked on 0.1% of commands) leaves them stranded for many minutes.

@@ -17,8 +17,8 @@ from typing import Any
 
 import dramatiq
 
-from models.config import Settings
-from models.logs import configure_logging
+from models.core.config import Settings
+from models.core.logs import configure_logging
 from workers.broker import setup_broker
 from workers.metrics import install_worker_metrics, metrics_environment
 

@@ -11,8 +11,8 @@ import logging
 
 import dramatiq
 
-from models.roster import reconcile_organization
-from models.statistics import analyze_grown_tables
+from models.operations.statistics import analyze_grown_tables
+from models.roster.reconcile import reconcile_organization
 from workers import runtime
 from workers.broker import setup_broker
 from workers.debounce import clear_pending, send_unless_pending

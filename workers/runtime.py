@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.config import Settings
-from models.db import Database
+from models.core.config import Settings
+from models.core.db import Database
 
 _settings: Settings | None = None
 _database: Database | None = None

@@ -12,10 +12,11 @@ from datetime import timedelta
 import dramatiq
 from sqlalchemy import select, union
 
-from models.base import utcnow
-from models.roster import full_reconcile, organizations_with_waiting_members
-from models.tables import DirectoryGroup, DirectoryUser, Organization
-from models.webhooks import lagging_endpoints
+from models.core.base import utcnow
+from models.directory.tables import DirectoryGroup, DirectoryUser
+from models.organizations.tables import Organization
+from models.roster.reconcile import full_reconcile, organizations_with_waiting_members
+from models.webhooks.endpoints import lagging_endpoints
 from workers import runtime
 from workers.reconcile import broker, request_reconcile
 from workers.webhooks import deliver, notify_endpoints

@@ -16,7 +16,7 @@ import httpx
 import orjson
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from models.webhooks import (
+from models.webhooks.endpoints import (
     SIGNATURE_HEADER,
     Delivery,
     endpoints_of,

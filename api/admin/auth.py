@@ -6,10 +6,10 @@ import falcon
 
 from api.errors import ScimError
 from api.middleware import bearer_token
-from models.audit import Actor
-from models.db import Database
-from models.operators import authenticate_operator
-from models.tokens import OPERATOR_TOKEN_MARKER
+from models.audit.trail import Actor
+from models.core.db import Database
+from models.tokens.bearer import OPERATOR_TOKEN_MARKER
+from models.tokens.operators import authenticate_operator
 
 ADMIN_ROOT = "/admin/v1"
 

@@ -9,7 +9,7 @@ import falcon
 
 from api.errors import ScimError
 from api.request import read_body
-from models.limits import MAX_DURATION, whole_number
+from models.core.limits import MAX_DURATION, whole_number
 
 
 def json_body(req: falcon.Request) -> dict[str, Any]:

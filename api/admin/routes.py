@@ -24,9 +24,9 @@ from api.admin.resources.scim import ScimResource
 from api.admin.resources.sso import SsoResource
 from api.errors import RETRY_AFTER_SECONDS, ScimError
 from api.routing import Access
-from models.admin import Administration
-from models.audit import AuditWriter
-from models.domains import ResolverUnavailable
+from models.admin.administration import Administration
+from models.audit.trail import AuditWriter
+from models.organizations.domains import ResolverUnavailable
 
 ORG = "/orgs/{org}"
 

@@ -12,8 +12,7 @@ from api.errors import scim_error_from
 from api.request import if_none_match_hits, read_body, scim_base_url
 from api.resources.querying import ResourceQueries
 from api.scim.groups import parse_group, patch_group, render_group, wants_members
-from models.directory import etag
-from models.groups import (
+from models.directory.groups import (
     GroupChange,
     GroupMemberView,
     GroupService,
@@ -21,7 +20,8 @@ from models.groups import (
     MembershipAction,
     MembershipStep,
 )
-from models.tables import DirectoryGroup
+from models.directory.tables import DirectoryGroup
+from models.directory.users import etag
 
 
 def render_listed_group(row: ListedGroup, base_url: str) -> dict[str, Any]:

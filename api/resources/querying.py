@@ -27,8 +27,8 @@ from api.scim.listing import (
 )
 from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
-from models.paging import FetchedPage, PageSpec
-from models.user_lookup import ExactMatch
+from models.core.paging import FetchedPage, PageSpec
+from models.directory.lookup import ExactMatch
 
 # (organization id, filter condition, page) -> the page's rows
 FetchPage = Callable[[int, ColumnElement[bool] | None, PageSpec], FetchedPage]

@@ -15,8 +15,8 @@ from api.request import if_none_match_hits, read_body, scim_base_url
 from api.resources.querying import ResourceQueries
 from api.scim.patch import patch_user_document
 from api.scim.schemas import parse_user, restates, user_write, write_of
-from models.directory import DirectoryService, StoredUser, UserView, UserWrite, etag
-from models.memberships import GroupRef
+from models.directory.memberships import GroupRef
+from models.directory.users import DirectoryService, StoredUser, UserView, UserWrite, etag
 
 USER_RESOURCE_TYPE = "User"
 

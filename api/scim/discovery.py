@@ -15,7 +15,7 @@ from api.scim.schemas import (
     ScimgateEnterpriseUser,
     ScimgateUser,
 )
-from models.directory import SCIMGATE_USER_SCHEMA
+from models.directory.users import SCIMGATE_USER_SCHEMA
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"

@@ -56,7 +56,7 @@ from api.scim.mapping import (
     ValueReader,
     wire_name,
 )
-from models.json_sql import (
+from models.core.json_sql import (
     array_elements,
     casefold,
     code_point_order,
@@ -65,7 +65,7 @@ from models.json_sql import (
     json_is_set,
     starts_with,
 )
-from models.user_lookup import exactly_equals, folded_equals
+from models.directory.lookup import exactly_equals, folded_equals
 
 Op = CompareOperator
 _SUBSTRING = {Op.co, Op.sw, Op.ew}

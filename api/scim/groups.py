@@ -40,7 +40,7 @@ from api.scim.mapping import (
     qualified,
 )
 from api.scim.schemas import check_name_length, clean_body
-from models.groups import (
+from models.directory.groups import (
     GroupChange,
     GroupMemberView,
     GroupWrite,
@@ -49,7 +49,12 @@ from models.groups import (
     MembershipAction,
     MembershipStep,
 )
-from models.tables import SCIM_NAME_LENGTH, DirectoryGroup, DirectoryGroupMember, DirectoryUser
+from models.directory.tables import (
+    SCIM_NAME_LENGTH,
+    DirectoryGroup,
+    DirectoryGroupMember,
+    DirectoryUser,
+)
 
 CORE_GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # Entra ID adds this schema to every Group it creates; it defines nothing we store.

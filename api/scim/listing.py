@@ -10,7 +10,7 @@ resource. Pagination:
   import walks every page in turn (`startIndex=1,101,201,...`): `WalkPositions` remembers
   where each page ended, so the next one seeks to that row's key instead of skipping every
   row before it, and need not count the users again while none came or went
-  (models/paging.py uses what it remembers only while it still holds).
+  (models/core/paging.py uses what it remembers only while it still holds).
 - cursor (RFC 9865): `cursor` empty asks for the first page, then `nextCursor` /
   `previousCursor` from each response. Keyset-based (see api/scim/cursors.py), so paging
   through a whole directory costs one indexed range query per page. `totalResults` is left
@@ -19,7 +19,7 @@ resource. Pagination:
 
 The lookup an IdP makes before every write (`userName eq "..."`, in one spelling, on the
 first page) skips all of this: `ExactLookups` recognises it and a statement prepared once
-answers it (models/user_lookup.py), with the answer the general path would give.
+answers it (models/directory/lookup.py), with the answer the general path would give.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from api.scim.filters import attribute_kind, compile_filter
 from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
 from api.scim.sorting import Ordering, compile_sort
-from models.paging import MAX_OFFSET, FetchedPage, PageSpec
-from models.user_lookup import ExactMatch
+from models.core.paging import MAX_OFFSET, FetchedPage, PageSpec
+from models.directory.lookup import ExactMatch
 
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 # RFC 7644 §3.4.2.4 reads a startIndex below 1 as 1 and a count below 0 as 0 (scim2-models
@@ -152,7 +152,7 @@ class ExactLookups:
     `GET /Users?filter=userName eq "bjensen@example.com"`, to which Okta adds `startIndex=1`
     and `count=100`: an equality on an attribute a column holds, on the first page, in the
     default order, with every attribute returned. Answered from a statement built once (see
-    models/user_lookup.py) instead of a SearchRequest validated by scim2-models and a filter
+    models/directory/lookup.py) instead of a SearchRequest validated by scim2-models and a filter
     compiled to a new statement, with the same result: the comparison is the compiler's own,
     and the value is prepared by the attribute's binding as the compiler prepares it.
 
@@ -242,7 +242,7 @@ class WalkPositions:
 
     Kept by the query (organization, resource type, filter, order) and the `startIndex` of
     the page that follows. A bounded cache of this process: a page it does not know skips
-    rows as usual, and models/paging.py uses what it knows only while it still holds.
+    rows as usual, and models/core/paging.py uses what it knows only while it still holds.
     """
 
     def __init__(self, capacity: int = 1024) -> None:

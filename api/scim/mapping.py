@@ -45,9 +45,9 @@ from scim2_models.path import AttributeBinding
 from sqlalchemy import ColumnElement, DateTime, String, and_, false, literal, true
 
 from api.scim.schemas import CORE_USER_SCHEMA, UserResource
-from models.base import UTCDateTime
-from models.json_sql import json_boolean_is, json_element_text, json_is_set, json_text
-from models.tables import DirectoryUser
+from models.core.base import UTCDateTime
+from models.core.json_sql import json_boolean_is, json_element_text, json_is_set, json_text
+from models.directory.tables import DirectoryUser
 
 
 def qualified(schema: str, attribute: str) -> str:

@@ -23,9 +23,9 @@ from scim2_models import (
     User,
 )
 
-from models.directory import SCIMGATE_USER_SCHEMA, UserWrite
-from models.roster import ROLES
-from models.tables import SCIM_NAME_LENGTH
+from models.directory.tables import SCIM_NAME_LENGTH
+from models.directory.users import SCIMGATE_USER_SCHEMA, UserWrite
+from models.roster.reconcile import ROLES
 
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -206,7 +206,7 @@ def write_of(document: dict[str, Any]) -> UserWrite:
 
 
 def check_name_length(attribute: str, value: Any) -> None:
-    """ValueError if a name is longer than its column holds (models.tables.SCIM_NAME_LENGTH)."""
+    """ValueError if a name is longer than its column holds (SCIM_NAME_LENGTH, beside it)."""
     if isinstance(value, str) and len(value) > SCIM_NAME_LENGTH:
         raise ValueError(f"{attribute} is longer than {SCIM_NAME_LENGTH} characters")
 

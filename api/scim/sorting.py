@@ -28,8 +28,8 @@ from api.scim.mapping import (
     ResourceMapping,
     ValueReader,
 )
-from models.base import UTCDateTime
-from models.json_sql import (
+from models.core.base import UTCDateTime
+from models.core.json_sql import (
     array_elements,
     casefold,
     code_point_order,

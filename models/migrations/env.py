@@ -5,9 +5,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy import event
 
-from models import tables  # noqa: F401  (registers the tables on Base.metadata)
-from models.base import Base
-from models.db import create_database_engine
+from models.core.db import create_database_engine
+from models.tables import metadata
 
 config = context.config
 
@@ -24,7 +23,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata,
             render_as_batch=True,
             compare_type=True,
         )

@@ -15,7 +15,7 @@ import socket
 import falcon
 
 from api.routing import Access, declared_routes
-from models.db import Database
+from models.core.db import Database
 from tests.support.admin import operator_token
 from tests.support.processes import Stack
 from tests.support.routes import concrete_path, spellings

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from models.db import Database
+from models.core.db import Database
 from tests.support.admin import operator_token
 from tests.support.processes import Stack
 from tests.support.scim import OrganizationFixture, okta_user

@@ -27,7 +27,7 @@ import pytest
 import redis
 
 from api.errors import ERROR_SCHEMA, SCIM_CONTENT_TYPE
-from models.db import Database
+from models.core.db import Database
 from tests.support.nginx import NginxProxy, find_nginx
 from tests.support.processes import Stack, wait_until
 from tests.support.scim import SCIM_JSON, OrganizationFixture, okta_user

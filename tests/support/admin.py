@@ -8,8 +8,8 @@ from typing import Any
 import falcon
 import falcon.testing
 
-from models.db import Database
-from models.operators import create_operator_token
+from models.core.db import Database
+from models.tokens.operators import create_operator_token
 
 ADMIN_ROOT = "/admin/v1"
 

@@ -15,7 +15,7 @@ from typing import Any
 from scim2_models import Context
 
 from api.scim.schemas import parse_user, user_write
-from models.base import utcnow
+from models.core.base import utcnow
 from tests.support.scim import okta_user
 
 

@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from models.webhooks import SIGNATURE_HEADER, verify_signature
+from models.webhooks.endpoints import SIGNATURE_HEADER, verify_signature
 
 
 class WebhookReceiver:

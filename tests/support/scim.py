@@ -10,10 +10,10 @@ from typing import Any
 import falcon
 import falcon.testing
 
-from models.db import Database
-from models.domains import force_verify_domain
-from models.organizations import create_organization, enable_scim
-from models.sso import set_sso_connection
+from models.core.db import Database
+from models.organizations.domains import force_verify_domain
+from models.organizations.rules import create_organization, enable_scim
+from models.sso.connections import set_sso_connection
 from tests.support.saml import idp_metadata
 
 SCIM_JSON = "application/scim+json; charset=utf-8"

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from api.dev import find_redis_server, free_port
-from models.base import Base
 from models.migrate import upgrade
+from models.tables import metadata
 from tests.support.processes import listening
 
 POSTGRES_ENV = "SCIMGATE_TEST_POSTGRES_URL"
@@ -90,7 +90,7 @@ class PostgresDatabase:
 
     def truncate(self) -> None:
         engine = create_engine(self.url)
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()

@@ -1,1 +1,1 @@
-"""Admin API resources: thin nouns over `models.admin.Administration`."""
+"""Admin API resources: thin nouns over `models.admin.administration.Administration`."""

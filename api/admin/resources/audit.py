@@ -5,9 +5,9 @@ from __future__ import annotations
 import falcon
 
 from api.admin.http import int_param, respond
-from models.admin import Administration
-from models.audit import MAX_PAGE, AuditWriter
-from models.limits import MAX_BIGINT
+from models.admin.administration import Administration
+from models.audit.trail import MAX_PAGE, AuditWriter
+from models.core.limits import MAX_BIGINT
 
 
 class AuditResource:

@@ -6,7 +6,7 @@ import falcon
 
 from api.admin.http import json_body, optional_bool, optional_string, required_string, respond
 from api.errors import ScimError
-from models.admin import Administration
+from models.admin.administration import Administration
 
 
 class DomainsResource:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import falcon
 
 from api.admin.http import int_param, respond
-from models.admin import EVENTS_PAGE_LIMIT, Administration
-from models.limits import MAX_INTEGER
+from models.admin.administration import EVENTS_PAGE_LIMIT, Administration
+from models.core.limits import MAX_INTEGER
 
 
 class EventsResource:

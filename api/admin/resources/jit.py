@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from api.admin.http import json_body, optional_string, required_string, respond
-from models.admin import Administration
+from models.admin.administration import Administration
 
 
 class JitResource:

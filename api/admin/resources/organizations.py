@@ -6,8 +6,8 @@ import falcon
 
 from api.admin.http import json_body, optional_bool, optional_int, required_string, respond
 from api.errors import ScimError
-from models.admin import Administration
-from models.limits import MAX_SEAT_LIMIT
+from models.admin.administration import Administration
+from models.core.limits import MAX_SEAT_LIMIT
 
 
 class OrganizationsResource:

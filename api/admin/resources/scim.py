@@ -7,8 +7,8 @@ from datetime import timedelta
 import falcon
 
 from api.admin.http import json_body, optional_seconds, respond
-from models.admin import Administration
-from models.organizations import MAX_ROTATION_GRACE
+from models.admin.administration import Administration
+from models.organizations.rules import MAX_ROTATION_GRACE
 
 DEFAULT_GRACE = timedelta(hours=24)
 

@@ -7,8 +7,8 @@ import falcon
 from api.admin.http import json_body, required_string, respond
 from api.errors import ScimError
 from api.request import read_raw_body
-from models.admin import Administration
-from models.sso import MAX_METADATA_BYTES
+from models.admin.administration import Administration
+from models.sso.connections import MAX_METADATA_BYTES
 
 XML_MEDIA_TYPES = ("application/samlmetadata+xml", "application/xml", "text/xml")
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from models.base import UTCDateTime
+from models.core.base import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -1,0 +1,1 @@
+"""Administration: every operator verb, for the admin API and the CLI alike."""

@@ -1,0 +1,413 @@
+"""Administration: every operator verb, one transaction each, for the admin API and the CLI alike.
+
+Both front ends call these methods and print or serve what they return, so they cannot
+disagree about a rule. Every change is recorded in the audit trail in the same transaction
+as the change itself; every answer is plain data (dicts and lists) ready for JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.audit.trail import Actor, audit_after, audit_payload, record_admin_action
+from models.core.db import Database
+from models.events.log import event_payload, events_after
+from models.operations.status import organization_status
+from models.organizations import domains as domain_rules
+from models.organizations import rules as org_rules
+from models.organizations.domains import TxtLookup, challenge_record, check_challenge
+from models.organizations.tables import Domain, Organization
+from models.roster.jit import provision_jit_member
+from models.roster.reconcile import roster_of
+from models.roster.tables import Member
+from models.sso import connections as sso_rules
+from models.sso.tables import SsoConnection
+from models.tokens.operators import create_operator_token
+from models.tokens.tables import ScimToken
+
+# Why a domain given when an organization is created counts as verified.
+CREATION_REASON = "declared by an operator when the organization was created"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def domain_view(domain: Domain) -> dict[str, Any]:
+    record = challenge_record(domain)
+    return {
+        "name": domain.name,
+        "verified": domain.verified_at is not None,
+        "verified_at": _iso(domain.verified_at),
+        "verified_by": domain.verified_by,
+        "verification_method": domain.verification_method,
+        "txt_record": None
+        if record is None or domain.verified_at is not None
+        else {"name": record.name, "type": "TXT", "value": record.value},
+        "created_at": _iso(domain.created_at),
+    }
+
+
+def sso_view(connection: SsoConnection) -> dict[str, Any]:
+    return {
+        "entity_id": connection.entity_id,
+        "sso_url": connection.sso_url,
+        "signing_certificates": [
+            {"sha256_fingerprint": sso_rules.certificate_fingerprint(cert), "base64": cert}
+            for cert in connection.signing_certificates
+        ],
+        "created_by": connection.created_by,
+        "created_at": _iso(connection.created_at),
+        "updated_at": _iso(connection.updated_at),
+    }
+
+
+def token_view(token: ScimToken) -> dict[str, Any]:
+    return {
+        "prefix": token.prefix,
+        "state": org_rules.token_state(token),
+        "created_at": _iso(token.created_at),
+        "expires_at": _iso(token.expires_at),
+        "revoked_at": _iso(token.revoked_at),
+        "last_used_at": _iso(token.last_used_at),
+    }
+
+
+def settings_view(organization: Organization) -> dict[str, Any]:
+    return {
+        "jit_enabled": organization.jit_enabled,
+        "jit_with_scim": organization.jit_with_scim,
+        "seat_limit": organization.seat_limit,
+    }
+
+
+# The events feed serves at most this many events a page; clients follow `next_after`.
+EVENTS_PAGE_LIMIT = 1000
+
+
+class Administration:
+    """The operator verbs over one database; `txt_lookup` answers DNS for domain checks."""
+
+    def __init__(
+        self, database: Database, txt_lookup: TxtLookup, scim_base_url: Callable[[str], str]
+    ) -> None:
+        self._database = database
+        self._txt_lookup = txt_lookup
+        self._scim_base_url = scim_base_url
+
+    # Organizations
+
+    def list_organizations(self) -> list[dict[str, Any]]:
+        with self._database.reading() as session:
+            return [
+                {"slug": o.slug, "name": o.name, "scim_enabled": o.scim_enabled}
+                for o in org_rules.list_organizations(session)
+            ]
+
+    def create_organization(
+        self, actor: Actor, slug: str, name: str, verified_domains: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Create an organization; domains given here go through the audited override."""
+        with self._database.writing() as session:
+            organization = org_rules.create_organization(session, slug, name)
+            record_admin_action(
+                session, organization.id, actor, "organization.created", organization.slug,
+                {"name": organization.name},
+            )  # fmt: skip
+            for domain_name in verified_domains or []:
+                self._force_verify(session, actor, organization, domain_name, CREATION_REASON)
+            return self._organization_view(session, organization)
+
+    def organization(self, slug: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            return self._organization_view(session, org_rules.get_organization(session, slug))
+
+    # Domains
+
+    def list_domains(self, slug: str) -> list[dict[str, Any]]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return [domain_view(d) for d in domain_rules.list_domains(session, organization)]
+
+    def domain(self, slug: str, name: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return domain_view(domain_rules.get_domain(session, organization, name))
+
+    def add_domain(self, actor: Actor, slug: str, name: str) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            domain = domain_rules.add_domain(session, organization, name)
+            record_admin_action(session, organization.id, actor, "domain.added", domain.name)
+            return domain_view(domain)
+
+    def verify_domain(self, actor: Actor, slug: str, name: str) -> dict[str, Any]:
+        """Look the challenge up in DNS (outside any transaction), then record the proof."""
+        with self._database.reading() as session:
+            domain = domain_rules.get_domain(
+                session, org_rules.get_organization(session, slug), name
+            )
+            if domain.verified_at is not None:
+                return domain_view(domain)
+            record = challenge_record(domain)
+            challenge = domain.challenge
+        if record is None or challenge is None:
+            raise domain_rules.VerificationFailed(
+                f"{domain.name!r} has no DNS challenge; an operator override can verify it"
+            )
+        check_challenge(record, self._txt_lookup(record.name))
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            verified = domain_rules.mark_verified_by_dns(
+                session, organization, name, challenge, actor.label
+            )
+            record_admin_action(
+                session, organization.id, actor, "domain.verified", verified.name,
+                {"method": "dns", "record": record.name},
+            )  # fmt: skip
+            return domain_view(verified)
+
+    def force_verify_domain(
+        self, actor: Actor, slug: str, name: str, reason: str
+    ) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            return domain_view(self._force_verify(session, actor, organization, name, reason))
+
+    def remove_domain(self, actor: Actor, slug: str, name: str) -> None:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            domain = domain_rules.remove_domain(session, organization, name)
+            record_admin_action(
+                session, organization.id, actor, "domain.removed", domain.name,
+                {"was_verified": domain.verified_at is not None},
+            )  # fmt: skip
+
+    # SSO connection
+
+    def sso(self, slug: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return sso_view(sso_rules.get_sso_connection(session, organization))
+
+    def set_sso(self, actor: Actor, slug: str, metadata_xml: bytes | str) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            connection, replaced = sso_rules.set_sso_connection(
+                session, organization, metadata_xml, actor.label
+            )
+            record_admin_action(
+                session, organization.id, actor, "sso.replaced" if replaced else "sso.created",
+                connection.entity_id,
+                {"sso_url": connection.sso_url, "certificates": [
+                    sso_rules.certificate_fingerprint(c) for c in connection.signing_certificates
+                ]},
+            )  # fmt: skip
+            return sso_view(connection)
+
+    def remove_sso(self, actor: Actor, slug: str) -> None:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            connection = sso_rules.remove_sso_connection(session, organization)
+            record_admin_action(
+                session, organization.id, actor, "sso.removed", connection.entity_id,
+                {"scim_stays_enabled": organization.scim_enabled},
+            )  # fmt: skip
+
+    # SCIM
+
+    def scim(self, slug: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return self._scim_view(session, organization)
+
+    def enable_scim(
+        self, actor: Actor, slug: str, expires_in: timedelta | None = None
+    ) -> dict[str, Any]:
+        """Turn SCIM on; the answer holds the token, the only time it is ever shown."""
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            token = org_rules.enable_scim(session, organization, expires_in)
+            record_admin_action(
+                session, organization.id, actor, "scim.enabled", token.prefix,
+                {"expires_in_seconds": _seconds(expires_in)},
+            )  # fmt: skip
+            return self._credentials(session, organization, token.secret, token.prefix)
+
+    def disable_scim(self, actor: Actor, slug: str) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            revoked = org_rules.disable_scim(session, organization)
+            record_admin_action(
+                session, organization.id, actor, "scim.disabled", None,
+                {"tokens_revoked": revoked},
+            )  # fmt: skip
+            return self._scim_view(session, organization)
+
+    def rotate_scim_token(
+        self, actor: Actor, slug: str, grace: timedelta, expires_in: timedelta | None = None
+    ) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            token = org_rules.rotate_scim_token(session, organization, grace, expires_in)
+            record_admin_action(
+                session, organization.id, actor, "scim.token_rotated", token.prefix,
+                {"grace_seconds": _seconds(grace), "expires_in_seconds": _seconds(expires_in)},
+            )  # fmt: skip
+            return self._credentials(session, organization, token.secret, token.prefix)
+
+    def revoke_scim_token(self, actor: Actor, slug: str, prefix: str) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            token = org_rules.revoke_scim_token(session, organization, prefix)
+            record_admin_action(session, organization.id, actor, "scim.token_revoked", prefix)
+            return token_view(token)
+
+    # Settings
+
+    def settings(self, slug: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            return settings_view(org_rules.get_organization(session, slug))
+
+    def update_settings(self, actor: Actor, slug: str, **changes: Any) -> dict[str, Any]:
+        """Change JIT and seat settings (see `organizations.update_settings` for the names)."""
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            changed = org_rules.update_settings(session, organization, **changes)
+            if changed:
+                record_admin_action(
+                    session, organization.id, actor, "settings.updated", None, changed
+                )
+            return settings_view(organization)
+
+    # Members
+
+    def roster(self, slug: str) -> list[dict[str, Any]]:
+        with self._database.reading() as session:
+            return roster_of(session, org_rules.get_organization(session, slug).id)
+
+    def provision_jit(
+        self,
+        actor: Actor,
+        slug: str,
+        email: str,
+        given_name: str | None = None,
+        family_name: str | None = None,
+        display_name: str | None = None,
+    ) -> dict[str, Any]:
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            result = provision_jit_member(
+                session, organization.id, email, given_name, family_name, display_name
+            )
+            if result.outcome != "existing":
+                record_admin_action(
+                    session, organization.id, actor, "member.jit_provisioned", result.email,
+                    {"outcome": result.outcome},
+                )  # fmt: skip
+            return {
+                "outcome": result.outcome,
+                "email": result.email,
+                "status": result.status,
+                "role": result.role,
+                "source": result.source,
+                "display_name": result.display_name,
+            }
+
+    # Events
+
+    def events(self, slug: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """The organization's events after a sequence number, in order: the events feed."""
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            found = events_after(session, organization.id, after, min(limit, EVENTS_PAGE_LIMIT))
+            return [event_payload(event, organization.slug) for event in found]
+
+    # Status and audit
+
+    def status(self, slug: str) -> dict[str, Any]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return self._status(session, organization)
+
+    def audit(self, slug: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return [audit_payload(r) for r in audit_after(session, organization.id, after, limit)]
+
+    # Operators
+
+    def create_operator_token(self, name: str) -> dict[str, Any]:
+        with self._database.writing() as session:
+            token = create_operator_token(session, name)
+            return {"name": name, "prefix": token.prefix, "token": token.secret}
+
+    # Views that need a session
+
+    def _force_verify(
+        self, session: Session, actor: Actor, organization: Organization, name: str, reason: str
+    ) -> Domain:
+        domain = domain_rules.force_verify_domain(session, organization, name, actor.label, reason)
+        record_admin_action(
+            session, organization.id, actor, "domain.force_verified", domain.name,
+            {"reason": reason.strip()},
+        )  # fmt: skip
+        return domain
+
+    def _credentials(
+        self, session: Session, organization: Organization, secret: str, prefix: str
+    ) -> dict[str, Any]:
+        return {
+            **self._scim_view(session, organization),
+            "token": secret,
+            "token_prefix": prefix,
+        }
+
+    def _scim_view(self, session: Session, organization: Organization) -> dict[str, Any]:
+        tokens = session.scalars(org_rules.scim_tokens_of(organization.id))
+        return {
+            "enabled": organization.scim_enabled,
+            "base_url": self._scim_base_url(organization.slug),
+            "missing_for_enable": org_rules.scim_prerequisites_missing(session, organization),
+            "tokens": [token_view(token) for token in tokens],
+        }
+
+    def _status(self, session: Session, organization: Organization) -> dict[str, Any]:
+        """The operator's status of the organization, with its members counted by status."""
+        members = dict(
+            session.execute(
+                select(Member.status, func.count())
+                .where(Member.organization_id == organization.id)
+                .group_by(Member.status)
+            ).all()
+        )
+        return {
+            **organization_status(session, organization).as_dict(),
+            "members": {
+                status: members.get(status, 0) for status in ("active", "deactivated", "removed")
+            },
+        }
+
+    def _organization_view(self, session: Session, organization: Organization) -> dict[str, Any]:
+        connection = session.scalar(
+            select(SsoConnection).where(SsoConnection.organization_id == organization.id)
+        )
+        return {
+            "slug": organization.slug,
+            "name": organization.name,
+            "created_at": _iso(organization.created_at),
+            "domains": [domain_view(d) for d in domain_rules.list_domains(session, organization)],
+            "sso": sso_view(connection) if connection else None,
+            "scim": self._scim_view(session, organization),
+            "settings": settings_view(organization),
+            "status": self._status(session, organization),
+        }
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return int(value.total_seconds()) if value is not None else None

@@ -1,0 +1,1 @@
+"""The audit trail: every SCIM request and every operator action, per organization."""

@@ -1,0 +1,1 @@
+"""The event feed: every roster change, numbered without gaps per organization."""

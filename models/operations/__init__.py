@@ -1,0 +1,1 @@
+"""What an operator watches: work waiting, an organization's status, planner statistics."""

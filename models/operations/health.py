@@ -1,0 +1,74 @@
+"""What an operator watches across all organizations: work waiting in the database.
+
+These are the only queries that deliberately span organizations: they count, they never
+return a tenant's data. `models/operations/status.py` answers the same questions for one
+organization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from models.core.base import utcnow
+from models.core.db import Database
+from models.directory.tables import DirectoryUser
+from models.organizations.tables import Organization
+from models.webhooks.tables import WebhookEndpoint
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Work the database says is not done yet."""
+
+    # Directory rows the roster has not caught up with (generation > applied_generation).
+    pending_changes: int
+    # How long the oldest of them has waited; 0 when none waits.
+    oldest_pending_seconds: float
+    # Events committed but not yet acknowledged by a webhook endpoint, summed over endpoints.
+    undelivered_events: int
+    # Endpoints whose last delivery failed and has not succeeded since.
+    failing_webhook_endpoints: int
+
+
+def backlog(session: Session) -> Backlog:
+    pending, oldest = directory_backlog(session)
+    undelivered, failing = webhook_backlog(session)
+    return Backlog(
+        pending_changes=pending,
+        oldest_pending_seconds=max((utcnow() - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        undelivered_events=undelivered,
+        failing_webhook_endpoints=failing,
+    )
+
+
+def directory_backlog(session: Session) -> tuple[int, datetime | None]:
+    """(dirty rows, the oldest one's `updated_at` or None); served by the dirty-row index."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(DirectoryUser.updated_at)).where(
+            DirectoryUser.generation > DirectoryUser.applied_generation
+        )
+    ).one()
+    return int(count), oldest
+
+
+def webhook_backlog(session: Session) -> tuple[int, int]:
+    """(events not yet acknowledged, endpoints currently failing), over every endpoint."""
+    undelivered, failing = session.execute(
+        select(
+            func.coalesce(
+                func.sum(Organization.event_sequence - WebhookEndpoint.delivered_sequence), 0
+            ),
+            func.count(WebhookEndpoint.failing_since),
+        ).join(Organization, Organization.id == WebhookEndpoint.organization_id)
+    ).one()
+    return int(undelivered), int(failing)
+
+
+def database_reachable(database: Database) -> None:
+    """Raise unless the database answers a trivial query."""
+    with database.reading() as session:
+        session.execute(text("SELECT 1"))

@@ -1,0 +1,1 @@
+"""Organizations: their settings, email domains and the SCIM switch an admin turns on."""

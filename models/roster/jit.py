@@ -1,0 +1,167 @@
+"""Just-in-time provisioning: a person who signed in through the organization's SSO joins it.
+
+The product's SSO service calls this after it has verified a SAML login. It writes the same
+accounts and members the roster worker writes, under the same per-organization lock, and
+appends the same `member.added` event (with `"source": "jit"`). A member created here and
+later pushed by the IdP over SCIM is adopted by the roster worker, not duplicated: from then
+on SCIM manages it and the IdP's values win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from models.core.base import utcnow
+from models.core.errors import Conflict, InvalidValue
+from models.events.log import EventLog, lock_organization
+from models.organizations.rules import has_sso_connection, jit_refusal, verified_domains
+from models.roster.tables import Account, Member
+
+JIT_SOURCE = "jit"
+DEFAULT_ROLE = "member"
+ACTIVE, DEACTIVATED, REMOVED = "active", "deactivated", "removed"
+
+
+class JitRefused(Conflict):
+    """The organization does not take JIT members now (off, no SSO, seat limit reached)."""
+
+
+@dataclass(frozen=True)
+class JitResult:
+    """What JIT did: "created" a member, "rejoined" a removed one, or found one "existing"."""
+
+    outcome: str
+    email: str
+    status: str
+    role: str
+    source: str
+    display_name: str | None
+
+
+def provision_jit_member(
+    session: Session,
+    organization_id: int,
+    email: str,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    display_name: str | None = None,
+) -> JitResult:
+    """Create or link the member for a verified SSO login; refuse what the rules refuse."""
+    organization = lock_organization(session, organization_id)
+    address = _normalize_email(email)
+    domain = address.rpartition("@")[2]
+    refusal = jit_refusal(organization)
+    if refusal:
+        raise JitRefused(refusal)
+    if not has_sso_connection(session, organization.id):
+        raise JitRefused(f"{organization.slug!r} has no SSO connection to sign in through")
+    if domain not in verified_domains(session, organization.id):
+        raise InvalidValue(
+            f"{address!r} is not in a verified domain of {organization.slug!r} "
+            f"({domain!r} is not verified)"
+        )
+    name = _display_name(display_name, given_name, family_name)
+    account_id = _ensure_account(session, address)
+    member = session.scalar(
+        select(Member).where(
+            Member.organization_id == organization.id, Member.account_id == account_id
+        )
+    )
+    if member is not None and member.status == DEACTIVATED:
+        raise JitRefused(
+            f"{address} is a deactivated member of {organization.slug!r}; "
+            "JIT does not reactivate members"
+        )
+    if member is not None and member.status == ACTIVE:
+        return _result("existing", address, member)
+    _check_seats(session, organization.id, organization.seat_limit)
+    now = utcnow()
+    outcome = "rejoined" if member is not None else "created"
+    if member is None:
+        member = Member(organization_id=organization.id, account_id=account_id, created_at=now)
+        session.add(member)
+    member.role = DEFAULT_ROLE
+    member.status = ACTIVE
+    member.source = JIT_SOURCE
+    member.display_name = name
+    member.directory_user_id = None
+    member.updated_at = now
+    EventLog(session, organization).append(
+        "member.added",
+        {
+            "email": address,
+            "status": ACTIVE,
+            "role": DEFAULT_ROLE,
+            "display_name": name,
+            "user_id": None,
+            "external_id": None,
+            "source": JIT_SOURCE,
+        },
+    )
+    session.flush()
+    return _result(outcome, address, member)
+
+
+def _normalize_email(email: str) -> str:
+    address = (email or "").strip().lower()
+    local, at, domain = address.partition("@")
+    if not at or not local or "." not in domain or len(address) > 255 or " " in address:
+        raise InvalidValue(f"{email!r} is not an email address")
+    return address
+
+
+def _display_name(
+    display_name: str | None, given_name: str | None, family_name: str | None
+) -> str | None:
+    if display_name and display_name.strip():
+        return display_name.strip()[:255]
+    parts = [part.strip() for part in (given_name, family_name) if part and part.strip()]
+    return " ".join(parts)[:255] or None
+
+
+def _check_seats(session: Session, organization_id: int, seat_limit: int | None) -> None:
+    if seat_limit is None:
+        return
+    active = session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(Member.organization_id == organization_id, Member.status == ACTIVE)
+    )
+    if (active or 0) >= seat_limit:
+        raise JitRefused(f"every seat is taken ({seat_limit} of {seat_limit})")
+
+
+def _ensure_account(session: Session, email: str) -> int:
+    """The account id for an email, creating it; safe against a concurrent creator."""
+    query = select(Account.id).where(Account.email == email)
+    account_id = session.scalar(query)
+    if account_id is not None:
+        return account_id
+    dialect = session.get_bind().dialect.name
+    values = {"email": email, "created_at": utcnow()}
+    if dialect == "postgresql":
+        statement = postgresql_insert(Account).on_conflict_do_nothing(index_elements=["email"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(Account).on_conflict_do_nothing(index_elements=["email"])
+    else:
+        statement = insert(Account)
+    session.execute(statement, [values])
+    account_id = session.scalar(query)
+    assert account_id is not None
+    return account_id
+
+
+def _result(outcome: str, email: str, member: Member) -> JitResult:
+    return JitResult(
+        outcome=outcome,
+        email=email,
+        status=member.status,
+        role=member.role,
+        source=member.source,
+        display_name=member.display_name,
+    )

@@ -1,0 +1,1 @@
+"""Single sign-on: each organization's SAML identity provider."""

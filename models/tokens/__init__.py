@@ -1,0 +1,1 @@
+"""Bearer tokens: how they are issued and stored, the cache of SCIM credentials, operators."""
