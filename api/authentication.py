@@ -37,8 +37,8 @@ import redis
 from api.ratelimit import Decision, TokenBucket
 from models.core.base import utcnow
 from models.core.db import Database
-from models.organizations.rules import Tenant, TenantGrant, authenticate_scim, grant_scim
 from models.tokens.credentials import listen
+from models.tokens.scim import Tenant, TenantGrant, authenticate_scim, grant_scim
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from api.ratelimit import TokenBucket
 from models.core.base import utcnow
 from models.core.db import Database
 from models.organizations.domains import force_verify_domain, remove_domain
-from models.organizations.rules import disable_scim, get_organization
+from models.organizations.rules import get_organization
+from models.tokens.scim import disable_scim
 from models.tokens.tables import ScimToken
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 

@@ -27,6 +27,7 @@ from models.roster.reconcile import roster_of
 from models.roster.tables import Member
 from models.sso import connections as sso_rules
 from models.sso.tables import SsoConnection
+from models.tokens import scim as scim_access
 from models.tokens.operators import create_operator_token
 from models.tokens.tables import ScimToken
 
@@ -70,7 +71,7 @@ def sso_view(connection: SsoConnection) -> dict[str, Any]:
 def token_view(token: ScimToken) -> dict[str, Any]:
     return {
         "prefix": token.prefix,
-        "state": org_rules.token_state(token),
+        "state": scim_access.token_state(token),
         "created_at": _iso(token.created_at),
         "expires_at": _iso(token.expires_at),
         "revoked_at": _iso(token.revoked_at),
@@ -232,7 +233,7 @@ class Administration:
         """Turn SCIM on; the answer holds the token, the only time it is ever shown."""
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
-            token = org_rules.enable_scim(session, organization, expires_in)
+            token = scim_access.enable_scim(session, organization, expires_in)
             record_admin_action(
                 session, organization.id, actor, "scim.enabled", token.prefix,
                 {"expires_in_seconds": _seconds(expires_in)},
@@ -242,7 +243,7 @@ class Administration:
     def disable_scim(self, actor: Actor, slug: str) -> dict[str, Any]:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
-            revoked = org_rules.disable_scim(session, organization)
+            revoked = scim_access.disable_scim(session, organization)
             record_admin_action(
                 session, organization.id, actor, "scim.disabled", None,
                 {"tokens_revoked": revoked},
@@ -254,7 +255,7 @@ class Administration:
     ) -> dict[str, Any]:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
-            token = org_rules.rotate_scim_token(session, organization, grace, expires_in)
+            token = scim_access.rotate_scim_token(session, organization, grace, expires_in)
             record_admin_action(
                 session, organization.id, actor, "scim.token_rotated", token.prefix,
                 {"grace_seconds": _seconds(grace), "expires_in_seconds": _seconds(expires_in)},
@@ -264,7 +265,7 @@ class Administration:
     def revoke_scim_token(self, actor: Actor, slug: str, prefix: str) -> dict[str, Any]:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
-            token = org_rules.revoke_scim_token(session, organization, prefix)
+            token = scim_access.revoke_scim_token(session, organization, prefix)
             record_admin_action(session, organization.id, actor, "scim.token_revoked", prefix)
             return token_view(token)
 
@@ -369,11 +370,11 @@ class Administration:
         }
 
     def _scim_view(self, session: Session, organization: Organization) -> dict[str, Any]:
-        tokens = session.scalars(org_rules.scim_tokens_of(organization.id))
+        tokens = session.scalars(scim_access.scim_tokens_of(organization.id))
         return {
             "enabled": organization.scim_enabled,
             "base_url": self._scim_base_url(organization.slug),
-            "missing_for_enable": org_rules.scim_prerequisites_missing(session, organization),
+            "missing_for_enable": scim_access.scim_prerequisites_missing(session, organization),
             "tokens": [token_view(token) for token in tokens],
         }
 

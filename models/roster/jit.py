@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from models.core.base import utcnow
 from models.core.errors import Conflict, InvalidValue
 from models.events.log import EventLog, lock_organization
-from models.organizations.rules import has_sso_connection, jit_refusal, verified_domains
+from models.organizations.rules import jit_refusal, verified_domains
 from models.roster.tables import Account, Member
+from models.tokens.scim import has_sso_connection
 
 JIT_SOURCE = "jit"
 DEFAULT_ROLE = "member"

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from models.core.base import utcnow
 from models.core.db import Database
 from models.core.errors import InvalidValue, NotFound
-from models.organizations.rules import TOKEN_TOUCH_INTERVAL, touch_last_used
 from models.tokens.bearer import (
     OPERATOR_TOKEN_MARKER,
     IssuedToken,
@@ -26,6 +25,7 @@ from models.tokens.bearer import (
     token_prefix,
 )
 from models.tokens.tables import OperatorToken
+from models.tokens.usage import TOKEN_TOUCH_INTERVAL, touch_last_used
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 

@@ -12,8 +12,9 @@ import falcon.testing
 
 from models.core.db import Database
 from models.organizations.domains import force_verify_domain
-from models.organizations.rules import create_organization, enable_scim
+from models.organizations.rules import create_organization
 from models.sso.connections import set_sso_connection
+from models.tokens.scim import enable_scim
 from tests.support.saml import idp_metadata
 
 SCIM_JSON = "application/scim+json; charset=utf-8"

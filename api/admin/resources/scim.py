@@ -8,7 +8,7 @@ import falcon
 
 from api.admin.http import json_body, optional_seconds, respond
 from models.admin.administration import Administration
-from models.organizations.rules import MAX_ROTATION_GRACE
+from models.tokens.scim import MAX_ROTATION_GRACE
 
 DEFAULT_GRACE = timedelta(hours=24)
 
