@@ -18,7 +18,7 @@ import redis
 from sqlalchemy import func, select
 
 from models.core.db import Database
-from models.directory.tables import DirectoryGroup, DirectoryUser
+from models.directory.tables import APPLIED_TABLES, dirty
 from models.migrate import upgrade
 from tests.support.processes import ROOT, Stack, wait_until
 from tests.support.services import PostgresDatabase
@@ -59,9 +59,8 @@ def dirty_rows(database: Database) -> int:
     """Directory rows the roster has not applied yet, across every organization."""
     total = 0
     with database.reading() as session:
-        for table in (DirectoryUser, DirectoryGroup):
-            condition = table.generation > table.applied_generation
-            total += session.scalar(select(func.count()).select_from(table).where(condition)) or 0
+        for table in APPLIED_TABLES:
+            total += session.scalar(select(func.count()).where(dirty(table))) or 0
     return total
 
 

@@ -263,7 +263,7 @@ def test_status_counts_members_and_pending_changes(
 
     status = admin.get("/orgs/acme/status").json
     assert (status["scim_enabled"], status["pending_changes"]) == (True, 0)
-    assert status["members"] == {"active": 2, "deactivated": 0, "removed": 0}
+    assert status["members"] == {"active": 2, "deactivated": 0, "removed": 0, "pending_seat": 0}
     assert status["last_reconciled_at"] is not None
 
 

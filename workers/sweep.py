@@ -13,7 +13,7 @@ import dramatiq
 from sqlalchemy import select, union
 
 from models.core.base import utcnow
-from models.directory.tables import DirectoryGroup, DirectoryUser
+from models.directory.tables import APPLIED_TABLES, dirty
 from models.organizations.tables import Organization
 from models.roster.reconcile import full_reconcile, organizations_with_waiting_members
 from models.webhooks.endpoints import lagging_endpoints
@@ -34,15 +34,13 @@ def stale_organizations() -> list[int]:
     cutoff = utcnow() - STALE_AFTER
     stale = union(
         *(
-            select(table.organization_id).where(
-                table.generation > table.applied_generation, table.updated_at < cutoff
-            )
-            for table in (DirectoryUser, DirectoryGroup)
+            select(table.organization_id).where(dirty(table), table.updated_at < cutoff)
+            for table in APPLIED_TABLES
         )
     )
     with runtime.database().reading() as session:
-        dirty = set(session.scalars(select(stale.subquery().c.organization_id)))
-        return organizations_with_waiting_members(session) + sorted(dirty)
+        behind = set(session.scalars(select(stale.subquery().c.organization_id)))
+        return organizations_with_waiting_members(session) + sorted(behind)
 
 
 def stalled_endpoints() -> list[int]:

@@ -25,7 +25,7 @@ from scim2_models import (
 
 from models.directory.tables import SCIM_NAME_LENGTH
 from models.directory.users import SCIMGATE_USER_SCHEMA, UserWrite
-from models.roster.reconcile import ROLES
+from models.roster.tables import Role
 
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -36,7 +36,7 @@ class ScimgateUser(Extension):
 
     __schema__ = URN(SCIMGATE_USER_SCHEMA)
 
-    role: Annotated[str | None, Required.false] = Field(None, examples=list(ROLES))
+    role: Annotated[str | None, Required.false] = Field(None, examples=list(Role))
     """The member's role: one of member, editor, owner. Members default to member."""
 
     team: Annotated[str | None, Required.false] = None
@@ -191,8 +191,8 @@ def user_write(user: User) -> UserWrite:
 def write_of(document: dict[str, Any]) -> UserWrite:
     """The write of a canonical document and the columns derived from it."""
     extension = document.get(SCIMGATE_USER_SCHEMA)
-    if extension and extension.get("role") is not None and extension["role"] not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {extension['role']!r}")
+    if extension and extension.get("role") is not None and Role.named(extension["role"]) is None:
+        raise ValueError(f"role must be one of {', '.join(Role)}, not {extension['role']!r}")
     for attribute in ("userName", "externalId", "displayName"):
         check_name_length(attribute, document.get(attribute))
     return UserWrite(

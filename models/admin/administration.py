@@ -24,7 +24,7 @@ from models.organizations.domains import TxtLookup, challenge_record, check_chal
 from models.organizations.tables import Domain, Organization
 from models.roster.jit import provision_jit_member
 from models.roster.reconcile import roster_of
-from models.roster.tables import Member
+from models.roster.tables import Member, MemberStatus
 from models.sso import connections as sso_rules
 from models.sso.tables import SsoConnection
 from models.tokens import scim as scim_access
@@ -389,9 +389,7 @@ class Administration:
         )
         return {
             **organization_status(session, organization).as_dict(),
-            "members": {
-                status: members.get(status, 0) for status in ("active", "deactivated", "removed")
-            },
+            "members": {str(status): members.get(status, 0) for status in MemberStatus},
         }
 
     def _organization_view(self, session: Session, organization: Organization) -> dict[str, Any]:

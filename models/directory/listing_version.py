@@ -13,20 +13,20 @@ from datetime import datetime
 
 from sqlalchemy import Select, case, null, select
 
-from models.directory.tables import DirectoryUser
+from models.directory.tables import DirectoryUser, dirty
 from models.organizations.tables import Organization
 
 
 def live_users_version(organization_id: int) -> Select[tuple[datetime | None]]:
     """One value that changes whenever the organization's live users may have; or NULL."""
-    dirty = (
+    unapplied = (
         select(DirectoryUser.id)
         .where(
             DirectoryUser.organization_id == organization_id,
-            DirectoryUser.generation > DirectoryUser.applied_generation,
+            dirty(DirectoryUser),
         )
         .exists()
     )
-    return select(case((dirty, null()), else_=Organization.last_reconciled_at)).where(
+    return select(case((unapplied, null()), else_=Organization.last_reconciled_at)).where(
         Organization.id == organization_id
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from models.core.base import Base, Document, Timestamp, UTCDateTime, UuidPK
 
@@ -18,6 +19,11 @@ from models.core.base import Base, Document, Timestamp, UTCDateTime, UuidPK
 # have: what their columns hold. Checked before writing, since PostgreSQL refuses a longer one
 # with an error and SQLite would store it whole.
 SCIM_NAME_LENGTH = 255
+
+
+def dirty(table: type[DirectoryUser] | type[DirectoryGroup]) -> ColumnElement[bool]:
+    """A row the roster has not applied yet: the outbox's one condition."""
+    return table.generation > table.applied_generation
 
 
 class DirectoryUser(Base):
@@ -78,8 +84,8 @@ Index(
     DirectoryUser.organization_id,
     DirectoryUser.updated_at,
     DirectoryUser.id,
-    sqlite_where=DirectoryUser.generation > DirectoryUser.applied_generation,
-    postgresql_where=DirectoryUser.generation > DirectoryUser.applied_generation,
+    sqlite_where=dirty(DirectoryUser),
+    postgresql_where=dirty(DirectoryUser),
 )
 
 
@@ -123,8 +129,8 @@ Index(
     "ix_directory_groups_dirty",
     DirectoryGroup.organization_id,
     DirectoryGroup.updated_at,
-    sqlite_where=DirectoryGroup.generation > DirectoryGroup.applied_generation,
-    postgresql_where=DirectoryGroup.generation > DirectoryGroup.applied_generation,
+    sqlite_where=dirty(DirectoryGroup),
+    postgresql_where=dirty(DirectoryGroup),
 )
 
 
@@ -161,3 +167,7 @@ class DirectoryGroupMemberChange(Base):
     generation: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+
+
+# The tables whose rows the roster applies, each dirty while `dirty()` holds for a row.
+APPLIED_TABLES = (DirectoryUser, DirectoryGroup)

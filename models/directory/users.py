@@ -132,16 +132,32 @@ _USER_VIEW = _user_view_statement()
 _INSERT_USER = insert(DirectoryUser.__table__)
 
 
-def roster_projection(document: dict[str, Any]) -> tuple[Any, ...]:
-    """The part of a User document the roster depends on; other changes leave it clean."""
-    extension = document.get(SCIMGATE_USER_SCHEMA) or {}
-    return (
-        str(document.get("userName", "")).lower(),
-        bool(document.get("active", True)),
-        member_display_name(document),
-        extension.get("role"),
-        extension.get("team"),
-    )
+@dataclass(frozen=True)
+class RosterFields:
+    """What the roster reads of a User document, as the IdP sent it: the one place that says.
+
+    A write that changes none of these leaves the row clean (no new generation, no job), and
+    the roster builds what it applies from these alone (`DesiredMember.of`), so a field the
+    roster starts to read is one that makes a row dirty too.
+    """
+
+    email: str
+    active: bool
+    display_name: str | None
+    # The roster decides what an unknown role or a blank team means.
+    role: Any
+    team: Any
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> RosterFields:
+        extension = document.get(SCIMGATE_USER_SCHEMA) or {}
+        return cls(
+            email=str(document.get("userName", "")).lower(),
+            active=bool(document.get("active", True)),
+            display_name=member_display_name(document),
+            role=extension.get("role"),
+            team=extension.get("team"),
+        )
 
 
 def member_display_name(document: dict[str, Any]) -> str | None:
@@ -268,7 +284,7 @@ class DirectoryService:
             if write.document == row.document:
                 return self._view(session, organization_id, user_id)
             self._check_domains(session, organization_id, write, verified_domains)
-            roster_changed = roster_projection(write.document) != roster_projection(row.document)
+            roster_changed = RosterFields.of(write.document) != RosterFields.of(row.document)
             row.user_name = write.user_name
             row.external_id = write.external_id
             row.display_name = write.display_name

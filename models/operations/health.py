@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
 from models.core.db import Database
-from models.directory.tables import DirectoryUser
+from models.directory.tables import APPLIED_TABLES, dirty
 from models.organizations.tables import Organization
 from models.webhooks.tables import WebhookEndpoint
 
@@ -24,7 +24,7 @@ from models.webhooks.tables import WebhookEndpoint
 class Backlog:
     """Work the database says is not done yet."""
 
-    # Directory rows the roster has not caught up with (generation > applied_generation).
+    # Directory rows, users and groups, the roster has not caught up with.
     pending_changes: int
     # How long the oldest of them has waited; 0 when none waits.
     oldest_pending_seconds: float
@@ -45,14 +45,21 @@ def backlog(session: Session) -> Backlog:
     )
 
 
-def directory_backlog(session: Session) -> tuple[int, datetime | None]:
-    """(dirty rows, the oldest one's `updated_at` or None); served by the dirty-row index."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(DirectoryUser.updated_at)).where(
-            DirectoryUser.generation > DirectoryUser.applied_generation
-        )
-    ).one()
-    return int(count), oldest
+def directory_backlog(
+    session: Session, organization_id: int | None = None
+) -> tuple[int, datetime | None]:
+    """(dirty users and groups, the oldest one's `updated_at` or None), of every organization
+    or of one; each table's count is served by its dirty-row index."""
+    total, oldest_of_all = 0, None
+    for table in APPLIED_TABLES:
+        query = select(func.count(), func.min(table.updated_at)).where(dirty(table))
+        if organization_id is not None:
+            query = query.where(table.organization_id == organization_id)
+        count, oldest = session.execute(query).one()
+        total += int(count)
+        if oldest is not None and (oldest_of_all is None or oldest < oldest_of_all):
+            oldest_of_all = oldest
+    return total, oldest_of_all
 
 
 def webhook_backlog(session: Session) -> tuple[int, int]:

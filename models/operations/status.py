@@ -6,11 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
-from models.directory.tables import DirectoryUser
+from models.operations.health import directory_backlog
 from models.organizations.tables import Organization
 from models.webhooks.tables import WebhookEndpoint
 
@@ -35,12 +35,7 @@ class OrganizationStatus:
 
 
 def organization_status(session: Session, organization: Organization) -> OrganizationStatus:
-    dirty = DirectoryUser.generation > DirectoryUser.applied_generation
-    pending, oldest = session.execute(
-        select(func.count(), func.min(DirectoryUser.updated_at)).where(
-            DirectoryUser.organization_id == organization.id, dirty
-        )
-    ).one()
+    pending, oldest = directory_backlog(session, organization.id)
     endpoints = session.execute(
         select(WebhookEndpoint.delivered_sequence, WebhookEndpoint.failing_since).where(
             WebhookEndpoint.organization_id == organization.id

@@ -20,12 +20,9 @@ from models.core.base import utcnow
 from models.core.errors import Conflict, InvalidValue
 from models.events.log import EventLog, lock_organization
 from models.organizations.rules import jit_refusal, verified_domains
-from models.roster.tables import Account, Member
+from models.roster.member_events import member_event_data
+from models.roster.tables import DEFAULT_ROLE, Account, Member, MemberSource, MemberStatus
 from models.tokens.scim import has_sso_connection
-
-JIT_SOURCE = "jit"
-DEFAULT_ROLE = "member"
-ACTIVE, DEACTIVATED, REMOVED = "active", "deactivated", "removed"
 
 
 class JitRefused(Conflict):
@@ -73,12 +70,12 @@ def provision_jit_member(
             Member.organization_id == organization.id, Member.account_id == account_id
         )
     )
-    if member is not None and member.status == DEACTIVATED:
+    if member is not None and member.status == MemberStatus.DEACTIVATED:
         raise JitRefused(
             f"{address} is a deactivated member of {organization.slug!r}; "
             "JIT does not reactivate members"
         )
-    if member is not None and member.status == ACTIVE:
+    if member is not None and member.status == MemberStatus.ACTIVE:
         return _result("existing", address, member)
     _check_seats(session, organization.id, organization.seat_limit)
     now = utcnow()
@@ -87,22 +84,22 @@ def provision_jit_member(
         member = Member(organization_id=organization.id, account_id=account_id, created_at=now)
         session.add(member)
     member.role = DEFAULT_ROLE
-    member.status = ACTIVE
-    member.source = JIT_SOURCE
+    member.status = MemberStatus.ACTIVE
+    member.source = MemberSource.JIT
     member.display_name = name
     member.directory_user_id = None
     member.updated_at = now
     EventLog(session, organization).append(
         "member.added",
-        {
-            "email": address,
-            "status": ACTIVE,
-            "role": DEFAULT_ROLE,
-            "display_name": name,
-            "user_id": None,
-            "external_id": None,
-            "source": JIT_SOURCE,
-        },
+        member_event_data(
+            email=address,
+            status=MemberStatus.ACTIVE,
+            role=DEFAULT_ROLE,
+            display_name=name,
+            user_id=None,
+            external_id=None,
+            source=MemberSource.JIT,
+        ),
     )
     session.flush()
     return _result(outcome, address, member)
@@ -131,7 +128,7 @@ def _check_seats(session: Session, organization_id: int, seat_limit: int | None)
     active = session.scalar(
         select(func.count())
         .select_from(Member)
-        .where(Member.organization_id == organization_id, Member.status == ACTIVE)
+        .where(Member.organization_id == organization_id, Member.status == MemberStatus.ACTIVE)
     )
     if (active or 0) >= seat_limit:
         raise JitRefused(f"every seat is taken ({seat_limit} of {seat_limit})")

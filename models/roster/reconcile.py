@@ -24,25 +24,15 @@ from models.core.base import utcnow
 from models.core.config import DEFAULT_RECONCILE_BATCH_SIZE
 from models.core.db import Database
 from models.core.sql import any_of, insert_rows, one_of
-from models.directory.tables import DirectoryGroup, DirectoryUser
-from models.directory.users import SCIMGATE_USER_SCHEMA, member_display_name
+from models.directory.tables import DirectoryGroup, DirectoryUser, dirty
+from models.directory.users import RosterFields
 from models.events.log import EventLog, lock_organization
 from models.organizations.tables import Organization
-from models.roster.tables import Account, Member
+from models.roster.member_events import member_event_data
+from models.roster.tables import DEFAULT_ROLE, Account, Member, MemberSource, MemberStatus, Role
 from models.roster.teams import MemberTeams, TeamRoster
 
 log = logging.getLogger(__name__)
-
-ROLES = ("member", "editor", "owner")
-DEFAULT_ROLE = "member"
-
-
-class MemberStatus:
-    ACTIVE = "active"
-    DEACTIVATED = "deactivated"
-    REMOVED = "removed"
-    # The IdP says active, but every seat is taken: applied as soon as one frees up.
-    PENDING_SEAT = "pending_seat"
 
 
 class Seats:
@@ -129,14 +119,13 @@ class DesiredMember:
 
     @classmethod
     def of(cls, row: ClaimedUser) -> DesiredMember:
-        extension = row.document.get(SCIMGATE_USER_SCHEMA) or {}
-        role = extension.get("role") if extension.get("role") in ROLES else DEFAULT_ROLE
-        team = extension.get("team")
+        fields = RosterFields.of(row.document)
+        team = fields.team
         return cls(
-            email=row.user_name.lower(),
-            status=MemberStatus.ACTIVE if row.active else MemberStatus.DEACTIVATED,
-            role=role,
-            display_name=member_display_name(row.document),
+            email=fields.email,
+            status=MemberStatus.ACTIVE if fields.active else MemberStatus.DEACTIVATED,
+            role=Role.named(fields.role) or DEFAULT_ROLE,
+            display_name=fields.display_name,
             team=team.strip() if isinstance(team, str) and team.strip() else None,
         )
 
@@ -207,21 +196,21 @@ def _claim_users(
     LOCKED, so no write can move their `generation` before the commit, and a concurrent
     batch takes other rows instead of waiting; SQLite admits one writer at a time.
     """
-    dirty = (
+    unapplied = (
         select(DirectoryUser.id)
         .where(
             DirectoryUser.organization_id == organization_id,
-            DirectoryUser.generation > DirectoryUser.applied_generation,
+            dirty(DirectoryUser),
         )
         .order_by(DirectoryUser.updated_at, DirectoryUser.id)
         .limit(batch_size)
     )
-    chosen: ColumnElement[bool] = DirectoryUser.id.in_(dirty)
+    chosen: ColumnElement[bool] = DirectoryUser.id.in_(unapplied)
     if postgresql:
         # `= ANY(ARRAY(...))`: the ids are chosen first and each row is then found by its
         # key, where `IN (...)` may be planned as a hash join that reads the whole table.
-        dirty = dirty.with_for_update(skip_locked=True).correlate(None)
-        chosen = DirectoryUser.id == any_(func.array(dirty.scalar_subquery()))
+        unapplied = unapplied.with_for_update(skip_locked=True).correlate(None)
+        chosen = DirectoryUser.id == any_(func.array(unapplied.scalar_subquery()))
     claim = (
         update(DirectoryUser)
         .where(chosen)
@@ -269,7 +258,7 @@ def _apply_next_group_batch(
             select(DirectoryGroup)
             .where(
                 DirectoryGroup.organization_id == organization_id,
-                DirectoryGroup.generation > DirectoryGroup.applied_generation,
+                dirty(DirectoryGroup),
             )
             .order_by(DirectoryGroup.updated_at, DirectoryGroup.id)
             .limit(batch_size)
@@ -434,7 +423,7 @@ class _RosterBatch:
             role=desired.role,
             status=desired.status,
             status_reason=self._reason(desired),
-            source="scim",
+            source=MemberSource.SCIM,
             display_name=desired.display_name,
             directory_user_id=row.id,
             created_at=self._now,
@@ -470,7 +459,7 @@ class _RosterBatch:
         }
         member.directory_user_id = row.id
         # A member who arrived another way (JIT) is adopted: from now on the IdP decides.
-        member.source = "scim"
+        member.source = MemberSource.SCIM
         member.role = desired.role
         member.display_name = desired.display_name
         member.status = desired.status
@@ -504,14 +493,14 @@ class _RosterBatch:
         member.updated_at = self._now
         self._events.append(
             "member.removed",
-            {
-                "email": self._emails[member.account_id],
-                "status": MemberStatus.REMOVED,
-                "role": member.role,
-                "display_name": member.display_name,
-                "user_id": row.id,
-                "external_id": row.external_id,
-            },
+            member_event_data(
+                email=self._emails[member.account_id],
+                status=MemberStatus.REMOVED,
+                role=member.role,
+                display_name=member.display_name,
+                user_id=row.id,
+                external_id=row.external_id,
+            ),
         )
 
 
@@ -543,11 +532,8 @@ def _status_event(previous: str, current: str) -> str:
     if current == MemberStatus.PENDING_SEAT:
         return "member.pending_seat"
     if current == MemberStatus.ACTIVE:
-        return (
-            "member.seat_granted"
-            if previous == MemberStatus.PENDING_SEAT
-            else ("member.reactivated")
-        )
+        granted = previous == MemberStatus.PENDING_SEAT
+        return "member.seat_granted" if granted else "member.reactivated"
     return "member.deactivated"
 
 
@@ -558,8 +544,9 @@ def _grant_free_seats(
     if seats.free == 0:
         return
     query = (
-        select(Member, Account.email)
+        select(Member, Account.email, DirectoryUser.external_id)
         .join(Account, Account.id == Member.account_id)
+        .outerjoin(DirectoryUser, DirectoryUser.id == Member.directory_user_id)
         .where(
             Member.organization_id == organization_id,
             Member.status == MemberStatus.PENDING_SEAT,
@@ -570,16 +557,22 @@ def _grant_free_seats(
         query = query.limit(seats.free)
     waiting = session.execute(query).all()
     now = utcnow()
-    for member, email in waiting:
+    for member, email, external_id in waiting:
         seats.admit(member.status)
         member.status = MemberStatus.ACTIVE
         member.status_reason = None
         member.updated_at = now
         events.append(
             "member.seat_granted",
-            {"email": email, "status": MemberStatus.ACTIVE, "role": member.role,
-             "display_name": member.display_name, "user_id": member.directory_user_id},
-        )  # fmt: skip
+            member_event_data(
+                email=email,
+                status=MemberStatus.ACTIVE,
+                role=member.role,
+                display_name=member.display_name,
+                user_id=member.directory_user_id,
+                external_id=external_id,
+            ),
+        )
 
 
 def organizations_with_waiting_members(session: Session) -> list[int]:
@@ -594,14 +587,14 @@ def organizations_with_waiting_members(session: Session) -> list[int]:
 
 
 def _event_data(desired: DesiredMember, row: ClaimedUser) -> dict[str, Any]:
-    return {
-        "email": desired.email,
-        "status": desired.status,
-        "role": desired.role,
-        "display_name": desired.display_name,
-        "user_id": row.id,
-        "external_id": row.external_id,
-    }
+    return member_event_data(
+        email=desired.email,
+        status=desired.status,
+        role=desired.role,
+        display_name=desired.display_name,
+        user_id=row.id,
+        external_id=row.external_id,
+    )
 
 
 def _account_emails(session: Session, account_ids: set[int]) -> dict[int, str]:
@@ -662,10 +655,17 @@ def full_reconcile(
             member.updated_at = utcnow()
             events.append(
                 "member.removed",
-                {"email": email, "status": MemberStatus.REMOVED, "role": member.role,
-                 "display_name": member.display_name, "user_id": member.directory_user_id,
-                 "external_id": None, "repair": True},
-            )  # fmt: skip
+                member_event_data(
+                    email=email,
+                    status=MemberStatus.REMOVED,
+                    role=member.role,
+                    display_name=member.display_name,
+                    user_id=member.directory_user_id,
+                    # The directory user is gone: that is why the member is removed.
+                    external_id=None,
+                    repair=True,
+                ),
+            )
     result = reconcile_organization(database, organization_id, batch_size)
     result.events_appended += len(orphans)
     return result
@@ -682,7 +682,7 @@ def _orphaned_members(session: Session, organization_id: int) -> list[tuple[Memb
         .join(Account, Account.id == Member.account_id)
         .where(
             Member.organization_id == organization_id,
-            Member.source == "scim",
+            Member.source == MemberSource.SCIM,
             Member.status != MemberStatus.REMOVED,
             ~live_directory_user.exists(),
         )

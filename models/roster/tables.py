@@ -6,6 +6,8 @@ said; this is what was applied of it).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +24,38 @@ class Account(Base):
     created_at: Mapped[Timestamp]
 
 
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    REMOVED = "removed"
+    # The IdP says active, but every seat is taken: applied as soon as one frees up.
+    PENDING_SEAT = "pending_seat"
+
+
+class MemberSource(StrEnum):
+    """Who made a member: the IdP over SCIM, or the person's own SSO login (JIT)."""
+
+    SCIM = "scim"
+    JIT = "jit"
+
+
+class Role(StrEnum):
+    """What a member may do in the product, as the IdP's `role` attribute names it."""
+
+    MEMBER = "member"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+    @classmethod
+    def named(cls, value: object) -> Role | None:
+        """The role `value` names, or None: for a value of any type, as IdPs send anything."""
+        return next((role for role in cls if role == value), None)
+
+
+# A member whose IdP sends no role, or one scimgate does not know.
+DEFAULT_ROLE = Role.MEMBER
+
+
 class Member(Base):
     """An account's place in one organization: what the product enforces."""
 
@@ -31,7 +65,7 @@ class Member(Base):
     id: Mapped[IntPK]
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    role: Mapped[str] = mapped_column(String(32), default="member")
+    role: Mapped[str] = mapped_column(String(32), default=DEFAULT_ROLE)
     status: Mapped[str] = mapped_column(String(32))
     # Why the member is not active although the IdP says so (the seat limit, for now).
     status_reason: Mapped[str | None] = mapped_column(String(200))
@@ -49,12 +83,12 @@ Index(
     Member.organization_id,
     Member.updated_at,
     Member.id,
-    sqlite_where=Member.status == "pending_seat",
-    postgresql_where=Member.status == "pending_seat",
+    sqlite_where=Member.status == MemberStatus.PENDING_SEAT,
+    postgresql_where=Member.status == MemberStatus.PENDING_SEAT,
 )
 
 
-class TeamStatus:
+class TeamStatus(StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"
 
@@ -67,7 +101,7 @@ class Team(Base):
     id: Mapped[IntPK]
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
-    source: Mapped[str] = mapped_column(String(16), default="scim")
+    source: Mapped[str] = mapped_column(String(16), default=MemberSource.SCIM)
     # The group this team mirrors; None for a team that only the `team` attribute names.
     directory_group_id: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(16), default=TeamStatus.ACTIVE)

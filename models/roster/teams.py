@@ -34,9 +34,16 @@ from models.core.sql import one_of
 from models.directory.memberships import chunked
 from models.directory.tables import DirectoryGroup, DirectoryGroupMember, DirectoryGroupMemberChange
 from models.events.log import EventLog
-from models.roster.tables import Account, Member, Team, TeamMember, TeamStatus
+from models.roster.tables import (
+    Account,
+    Member,
+    MemberSource,
+    MemberStatus,
+    Team,
+    TeamMember,
+    TeamStatus,
+)
 
-REMOVED = "removed"
 # Past this many noted users, a group's diff compares the whole group in one pass instead.
 MAX_TOUCHED_USERS = 2_000
 
@@ -77,7 +84,7 @@ class TeamRoster:
         current = self._current_rows(member_ids)
         wanted_group = self._group_pairs(member_ids)
         wanted_attribute = self._attribute_pairs(
-            [entry for entry in entries if entry.member.status != REMOVED]
+            [entry for entry in entries if entry.member.status != MemberStatus.REMOVED]
         )
         pairs = set(current) | wanted_group | wanted_attribute
         changes = []
@@ -133,7 +140,7 @@ class TeamRoster:
                 .where(
                     DirectoryGroup.deleted_at.is_(None),
                     DirectoryGroupMember.organization_id == self._organization_id,
-                    Member.status != REMOVED,
+                    Member.status != MemberStatus.REMOVED,
                     one_of(self._session, Member.id, batch),
                 )
             )
@@ -367,7 +374,7 @@ class TeamRoster:
         team = Team(
             organization_id=self._organization_id,
             name=name,
-            source="scim",
+            source=MemberSource.SCIM,
             directory_group_id=group_id,
             status=TeamStatus.ACTIVE,
             created_at=self._now,
@@ -394,7 +401,7 @@ class TeamRoster:
                     DirectoryGroupMember.organization_id == self._organization_id,
                     DirectoryGroupMember.group_id == group_id,
                     Member.organization_id == self._organization_id,
-                    Member.status != REMOVED,
+                    Member.status != MemberStatus.REMOVED,
                 )
             )
             current = select(TeamMember.member_id).where(
@@ -439,7 +446,7 @@ class TeamRoster:
         wanted = {
             member_id
             for member_id, status, grouped in members
-            if grouped is not None and status != REMOVED
+            if grouped is not None and status != MemberStatus.REMOVED
         }
         member_ids = sorted({member_id for member_id, _, _ in members})
         if not member_ids:
