@@ -32,7 +32,7 @@ from models.core.paging import FetchedPage, PageSpec, fetch_page
 from models.directory.listing_version import live_users_version
 from models.directory.memberships import GroupRef, detach_user_from_groups, groups_of_users
 from models.directory.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
-from models.organizations.rules import verified_domains
+from models.organizations.rules import outside_verified_domains, verified_domains
 
 SCIMGATE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:scimgate:2.0:User"
 
@@ -354,12 +354,9 @@ class DirectoryService:
             allowed = verified_domains(session, organization_id)
         addresses = [write.user_name] + ([write.primary_email] if write.primary_email else [])
         for address in addresses:
-            domain = address.rpartition("@")[2].lower()
-            if "@" not in address or domain not in allowed:
-                raise InvalidValue(
-                    f"{address!r} is not in a verified domain of this organization"
-                    + (f" ({domain!r} is not verified)" if "@" in address else "")
-                )
+            problem = outside_verified_domains(address, allowed)
+            if problem is not None:
+                raise InvalidValue(problem)
 
     @staticmethod
     def _flush_unique(session: Session, user_name: str) -> None:

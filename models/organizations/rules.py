@@ -6,6 +6,7 @@ The SCIM switch and its tokens are models/tokens/scim.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -74,6 +75,20 @@ def domains_of(organization_id: int) -> Select[tuple[Domain]]:
 def verified_domains(session: Session, organization_id: int) -> set[str]:
     query = domains_of(organization_id).where(Domain.verified_at.is_not(None))
     return set(session.scalars(query.with_only_columns(Domain.name)))
+
+
+def outside_verified_domains(
+    address: str, verified: Collection[str], organization: str = "this organization"
+) -> str | None:
+    """Why `address` cannot be a member's email here (no verified domain holds it), or None.
+
+    The one check for SCIM users and JIT members alike; `organization` names it in the answer.
+    """
+    domain = address.rpartition("@")[2].lower()
+    if "@" in address and domain in verified:
+        return None
+    problem = f"{address!r} is not in a verified domain of {organization}"
+    return problem + (f" ({domain!r} is not verified)" if "@" in address else "")
 
 
 def update_settings(

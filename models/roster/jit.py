@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
+from models.core.email_addresses import email_address_problem
 from models.core.errors import Conflict, InvalidValue
 from models.events.log import EventLog, lock_organization
-from models.organizations.rules import jit_refusal, verified_domains
+from models.organizations.rules import jit_refusal, outside_verified_domains, verified_domains
 from models.roster.member_events import member_event_data
-from models.roster.tables import DEFAULT_ROLE, Account, Member, MemberSource, MemberStatus
+from models.roster.reconcile import Seats, ensure_accounts
+from models.roster.tables import DEFAULT_ROLE, Member, MemberSource, MemberStatus
 from models.tokens.scim import has_sso_connection
 
 
@@ -52,19 +52,17 @@ def provision_jit_member(
     """Create or link the member for a verified SSO login; refuse what the rules refuse."""
     organization = lock_organization(session, organization_id)
     address = _normalize_email(email)
-    domain = address.rpartition("@")[2]
     refusal = jit_refusal(organization)
     if refusal:
         raise JitRefused(refusal)
     if not has_sso_connection(session, organization.id):
         raise JitRefused(f"{organization.slug!r} has no SSO connection to sign in through")
-    if domain not in verified_domains(session, organization.id):
-        raise InvalidValue(
-            f"{address!r} is not in a verified domain of {organization.slug!r} "
-            f"({domain!r} is not verified)"
-        )
+    verified = verified_domains(session, organization.id)
+    outside = outside_verified_domains(address, verified, repr(organization.slug))
+    if outside is not None:
+        raise InvalidValue(outside)
     name = _display_name(display_name, given_name, family_name)
-    account_id = _ensure_account(session, address)
+    account_id = ensure_accounts(session, {address})[address]
     member = session.scalar(
         select(Member).where(
             Member.organization_id == organization.id, Member.account_id == account_id
@@ -77,7 +75,9 @@ def provision_jit_member(
         )
     if member is not None and member.status == MemberStatus.ACTIVE:
         return _result("existing", address, member)
-    _check_seats(session, organization.id, organization.seat_limit)
+    if not Seats(session, organization).admit(member.status if member else None):
+        limit = organization.seat_limit
+        raise JitRefused(f"every seat is taken ({limit} of {limit})")
     now = utcnow()
     outcome = "rejoined" if member is not None else "created"
     if member is None:
@@ -106,9 +106,9 @@ def provision_jit_member(
 
 
 def _normalize_email(email: str) -> str:
+    """The address as members are keyed (trimmed, lower case), if SCIM would take it too."""
     address = (email or "").strip().lower()
-    local, at, domain = address.partition("@")
-    if not at or not local or "." not in domain or len(address) > 255 or " " in address:
+    if len(address) > 255 or email_address_problem(address) is not None:
         raise InvalidValue(f"{email!r} is not an email address")
     return address
 
@@ -120,38 +120,6 @@ def _display_name(
         return display_name.strip()[:255]
     parts = [part.strip() for part in (given_name, family_name) if part and part.strip()]
     return " ".join(parts)[:255] or None
-
-
-def _check_seats(session: Session, organization_id: int, seat_limit: int | None) -> None:
-    if seat_limit is None:
-        return
-    active = session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .where(Member.organization_id == organization_id, Member.status == MemberStatus.ACTIVE)
-    )
-    if (active or 0) >= seat_limit:
-        raise JitRefused(f"every seat is taken ({seat_limit} of {seat_limit})")
-
-
-def _ensure_account(session: Session, email: str) -> int:
-    """The account id for an email, creating it; safe against a concurrent creator."""
-    query = select(Account.id).where(Account.email == email)
-    account_id = session.scalar(query)
-    if account_id is not None:
-        return account_id
-    dialect = session.get_bind().dialect.name
-    values = {"email": email, "created_at": utcnow()}
-    if dialect == "postgresql":
-        statement = postgresql_insert(Account).on_conflict_do_nothing(index_elements=["email"])
-    elif dialect == "sqlite":
-        statement = sqlite_insert(Account).on_conflict_do_nothing(index_elements=["email"])
-    else:
-        statement = insert(Account)
-    session.execute(statement, [values])
-    account_id = session.scalar(query)
-    assert account_id is not None
-    return account_id
 
 
 def _result(outcome: str, email: str, member: Member) -> JitResult:

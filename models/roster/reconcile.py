@@ -354,7 +354,7 @@ class _RosterBatch:
 
     def apply(self) -> None:
         live_emails = {row.user_name.lower() for row in self._rows if row.deleted_at is None}
-        accounts = _ensure_accounts(self._session, live_emails)
+        accounts = ensure_accounts(self._session, live_emails)
         members = self._load_members(list(accounts.values()))
         self._emails = {account_id: email for email, account_id in accounts.items()}
         # A member found by its directory user may hold an address no live row names (a
@@ -604,7 +604,7 @@ def _account_emails(session: Session, account_ids: set[int]) -> dict[int, str]:
     return {account_id: email for account_id, email in session.execute(query)}
 
 
-def _ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
+def ensure_accounts(session: Session, emails: set[str]) -> dict[str, int]:
     """Account ids by email, creating the missing ones; safe against a concurrent creator."""
     if not emails:
         return {}
