@@ -80,8 +80,9 @@ class CredentialsEpoch:
                 value = self._client.get(EPOCH_KEY)
         except (redis.RedisError, OSError) as error:
             self._skip_until = time.monotonic() + REDIS_BACKOFF_SECONDS
-            log.warning("credentials epoch unavailable, authenticating from the database: %s",
-                        error)  # fmt: skip
+            log.warning(
+                "credentials epoch unavailable, authenticating from the database: %s", error
+            )
             return None
         return value.decode() if isinstance(value, bytes) else value
 

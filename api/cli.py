@@ -519,10 +519,13 @@ def _scim_revoke(args: argparse.Namespace, settings: Settings) -> None:
 
 def _jit(args: argparse.Namespace, settings: Settings) -> None:
     result = _administration(settings).provision_jit(
-        Actor.command_line(), args.org, args.email,
-        given_name=args.given_name, family_name=args.family_name,
+        Actor.command_line(),
+        args.org,
+        args.email,
+        given_name=args.given_name,
+        family_name=args.family_name,
         display_name=args.display_name,
-    )  # fmt: skip
+    )
     if args.json:
         _print_json(result)
         return
@@ -672,8 +675,10 @@ def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
         if endpoint["failing_since"]:
             state = f"FAILING since {endpoint['failing_since']}: {endpoint['last_error']}"
         progress = f"delivered up to {endpoint['delivered_sequence']}"
-        print(f"{endpoint['id']:>4} {endpoint['url']}  {progress} "
-              f"({endpoint['undelivered']} behind)  {state}")  # fmt: skip
+        print(
+            f"{endpoint['id']:>4} {endpoint['url']}  {progress} "
+            f"({endpoint['undelivered']} behind)  {state}"
+        )
 
 
 def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:

@@ -97,15 +97,21 @@ def start_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(
         [
             find_redis_server(),
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(data_dir.resolve()),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir.resolve()),
             # Queued jobs survive a restart of `scimgate dev`.
-            "--appendonly", "yes",
-            "--save", "",
-            "--loglevel", "warning",
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--loglevel",
+            "warning",
         ],
-    )  # fmt: skip
+    )
     _wait_for_port(port, process)
     return process, f"redis://127.0.0.1:{port}/0"
 
@@ -151,16 +157,38 @@ def run_dev(settings: Settings) -> int:
         )
 
         bind = f"127.0.0.1:{settings.port}"
-        children.append(_spawn(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--bind", bind, "--workers", "2", "api.wsgi:app"],
-            env,
-        ))  # fmt: skip
-        children.append(_spawn(
-            [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", "1",
-             "--threads", "2"],
-            env,
-        ))  # fmt: skip
+        children.append(
+            _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "deploy/gunicorn.conf.py",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    "2",
+                    "api.wsgi:app",
+                ],
+                env,
+            )
+        )
+        children.append(
+            _spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "dramatiq",
+                    "workers.actors",
+                    "--processes",
+                    "1",
+                    "--threads",
+                    "2",
+                ],
+                env,
+            )
+        )
         children.append(_spawn([sys.executable, "-m", "api.cli", "clock"], env))
         _wait_for_http(f"http://{bind}/healthz", children)
 
@@ -212,8 +240,10 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
     while not stopping:
         for child in children:
             if child.poll() is not None:
-                print(f"scimgate dev: {child.args[2]} exited with {child.returncode}; stopping",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"scimgate dev: {child.args[2]} exited with {child.returncode}; stopping",
+                    file=sys.stderr,
+                )
                 return 1
         time.sleep(0.5)
     return 0

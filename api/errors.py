@@ -196,9 +196,11 @@ def _database_error(req: falcon.Request, resp: falcon.Response, error: Exception
         )
     log.warning("database unavailable on %s %s: %s", req.method, req.path, type(error).__name__)
     raise ScimError(
-        503, "the directory is temporarily unavailable; retry shortly", None,
+        503,
+        "the directory is temporarily unavailable; retry shortly",
+        None,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )  # fmt: skip
+    )
 
 
 def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any):

@@ -95,10 +95,14 @@ def hostile_requests(fields: dict[str, str], tokens: dict[Access, str]) -> list[
                 typed = {**headers, "Content-Type": case["content_type"]} if "body" in case else {}
                 requests.append(
                     Request(
-                        what, method, path, typed or headers, case.get("body"),
+                        what,
+                        method,
+                        path,
+                        typed or headers,
+                        case.get("body"),
                         case.get("query_string"),
                     )
-                )  # fmt: skip
+                )
     return requests
 
 
@@ -111,18 +115,24 @@ def idp_requests(base: str, token: str, users: dict[str, str]) -> list[Request]:
         requests += [
             Request("lookup", "GET", f"{base}/Users", headers, query=f"filter={lookup}"),
             Request("get", "GET", f"{base}/Users/{user_id}", headers),
-            Request("unchanged put", "PUT", f"{base}/Users/{user_id}", headers,
-                    orjson.dumps(okta_user(email))),
-        ]  # fmt: skip
+            Request(
+                "unchanged put",
+                "PUT",
+                f"{base}/Users/{user_id}",
+                headers,
+                orjson.dumps(okta_user(email)),
+            ),
+        ]
         for active in (False, True):
             patch = {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "value": {"active": active}}],
             }
             requests.append(
-                Request("patch active", "PATCH", f"{base}/Users/{user_id}", headers,
-                        orjson.dumps(patch))
-            )  # fmt: skip
+                Request(
+                    "patch active", "PATCH", f"{base}/Users/{user_id}", headers, orjson.dumps(patch)
+                )
+            )
     for start in range(1, len(users), 50):
         requests.append(
             Request("page", "GET", f"{base}/Users", headers, query=f"startIndex={start}&count=50")
@@ -245,11 +255,15 @@ def soak(database_kind: str, minutes: float, clients: int, scratch: Path) -> dic
         base = "/scim/v2/acme"
         users = create_users(stack.base + base, acme.token, emails(USERS, DOMAIN))
         fields = {
-            "organization": "acme", "org": "initech", "user_id": next(iter(users.values())),
+            "organization": "acme",
+            "org": "initech",
+            "user_id": next(iter(users.values())),
             "group_id": create_group(stack.base + base, acme.token, list(users.values())[:10]),
-            "domain": "initech.com", "prefix": initech.token[len("scimgate_") :][:8],
-            "name": "User", "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
-        }  # fmt: skip
+            "domain": "initech.com",
+            "prefix": initech.token[len("scimgate_") :][:8],
+            "name": "User",
+            "schema_id": "urn:ietf:params:scim:schemas:core:2.0:User",
+        }
         tokens = {Access.SCIM: acme.token, Access.OPERATOR: operator}
         mix = hostile_requests(fields, tokens) + idp_requests(base, acme.token, users)
         master = stack.processes["web"].pid

@@ -108,8 +108,15 @@ def when_ready(server):
         server.log.info("metrics listener off (SCIMGATE_WEB_METRICS_PORT=0)")
         return
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    command = [sys.executable, "-m", "api.metrics_listener",
-               "--directory", directory, "--parent", str(os.getpid())]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "api.metrics_listener",
+        "--directory",
+        directory,
+        "--parent",
+        str(os.getpid()),
+    ]
     _listeners.append(subprocess.Popen(command))
 
 

@@ -247,10 +247,14 @@ class TestRetention:
 class TestWriter:
     def entry(self, organization_id: int, n: int) -> AuditEntry:
         return AuditEntry(
-            organization_id=organization_id, actor="scim token test", action="Users.list",
-            method="GET", path="/scim/v2/{organization}/Users", status=200,
+            organization_id=organization_id,
+            actor="scim token test",
+            action="Users.list",
+            method="GET",
+            path="/scim/v2/{organization}/Users",
+            status=200,
             latency_ms=float(n),
-        )  # fmt: skip
+        )
 
     def test_records_are_written_in_batches_by_the_background_thread(
         self, database: Database, acme: OrganizationFixture

@@ -125,8 +125,12 @@ SCALED_OBJECT_SCHEMA = {
                                 "required": ["name"],
                                 "properties": {
                                     "name": {"type": "string"},
-                                    "kind": {"enum": ["TriggerAuthentication",
-                                                      "ClusterTriggerAuthentication"]},
+                                    "kind": {
+                                        "enum": [
+                                            "TriggerAuthentication",
+                                            "ClusterTriggerAuthentication",
+                                        ]
+                                    },
                                 },
                                 "additionalProperties": False,
                             },
@@ -136,7 +140,7 @@ SCALED_OBJECT_SCHEMA = {
             },
         },
     },
-}  # fmt: skip
+}
 TRIGGER_AUTHENTICATION_SCHEMA = {
     "type": "object",
     "required": ["apiVersion", "kind", "metadata", "spec"],
@@ -358,8 +362,14 @@ class TestCompose:
     def test_every_role_its_dependencies_and_their_health(self):
         services = compose()["services"]
         assert set(services) == {
-            "postgres", "redis", "migrate", "web", "worker", "clock", "nginx",
-        }  # fmt: skip
+            "postgres",
+            "redis",
+            "migrate",
+            "web",
+            "worker",
+            "clock",
+            "nginx",
+        }
         roles = procfile()
         assert shlex.join(services["migrate"]["command"]) == roles["release"]
         assert services["migrate"]["restart"] == "no"
@@ -585,8 +595,11 @@ class TestDashboard:
         queries = [target for panel in panels for target in panel.get("targets", [])]
         assert len(queries) >= 10
         for query in queries:
-            names = re.findall(r"\b[a-z_]+_(?:total|seconds|bucket|changes|events|messages|"
-                               r"inprogress|up|endpoints)\b", query["expr"])  # fmt: skip
+            names = re.findall(
+                r"\b[a-z_]+_(?:total|seconds|bucket|changes|events|messages|"
+                r"inprogress|up|endpoints)\b",
+                query["expr"],
+            )
             assert names, query["expr"]
             assert all(name.startswith(("scimgate_", "dramatiq_")) for name in names)
 

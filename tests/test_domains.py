@@ -19,9 +19,14 @@ from tests.support.scim import okta_user
 # and names users can be in: example.com is reserved for documentation, yet email addresses
 # in it are accepted, so it is accepted as a domain too.
 UNDELIVERABLE = [
-    "other.test", "corp.invalid", "printer.local", "app.localhost", "hidden.onion",
-    "10.in-addr.arpa", "ab--cd.com",
-]  # fmt: skip
+    "other.test",
+    "corp.invalid",
+    "printer.local",
+    "app.localhost",
+    "hidden.onion",
+    "10.in-addr.arpa",
+    "ab--cd.com",
+]
 DELIVERABLE = ["example.com", "acme.example", "acme.com"]
 
 
@@ -113,9 +118,15 @@ class TestEmailDomainRule:
         cli("org", "create", "acme", "--name", "Acme")
         added = cli("domain", "add", "acme", "acme.test", expect=1)
         forced = cli(
-            "domain", "verify", "acme", "acme.invalid", "--force-verify",
-            "--reason", "the customer asked for it on the phone", expect=1,
-        )  # fmt: skip
+            "domain",
+            "verify",
+            "acme",
+            "acme.invalid",
+            "--force-verify",
+            "--reason",
+            "the customer asked for it on the phone",
+            expect=1,
+        )
 
         assert "'acme.local' cannot be an email domain" in created.stderr
         assert "'acme.test' cannot be an email domain" in added.stderr
@@ -294,9 +305,14 @@ class TestCli:
         no_reason = cli("domain", "verify", "acme", "acme.com", "--force-verify", expect=1)
         stray_reason = cli("domain", "verify", "acme", "acme.com", "--reason", "x" * 12, expect=1)
         forced = cli(
-            "domain", "verify", "acme", "acme.com", "--force-verify",
-            "--reason", "contract signed, DNS managed by the parent company",
-        )  # fmt: skip
+            "domain",
+            "verify",
+            "acme",
+            "acme.com",
+            "--force-verify",
+            "--reason",
+            "contract signed, DNS managed by the parent company",
+        )
 
         assert "--force-verify needs --reason" in no_reason.stderr
         assert "--reason only goes with --force-verify" in stray_reason.stderr

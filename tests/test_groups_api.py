@@ -261,9 +261,15 @@ class TestRead:
         everything = scim.post("/.search", {"schemas": [search]}).json
         by_name = scim.post(
             "/.search",
-            {"schemas": [search], "filter": 'displayName pr', "sortBy": "displayName",
-             "excludedAttributes": ["members"], "startIndex": 2, "count": 1},
-        ).json  # fmt: skip
+            {
+                "schemas": [search],
+                "filter": "displayName pr",
+                "sortBy": "displayName",
+                "excludedAttributes": ["members"],
+                "startIndex": 2,
+                "count": 1,
+            },
+        ).json
         users_only = scim.post("/.search", {"schemas": [search], "filter": 'userName sw "b"'})
 
         assert everything["totalResults"] == 3

@@ -234,9 +234,16 @@ class TestScimOperationLabels:
 
     def test_statuses_name_an_outcome(self):
         assert [scim_outcome(s) for s in (200, 201, 204, 304, 409, 418, 429, 500, 503)] == [
-            "success", "success", "success", "success", "conflict", "client_error",
-            "rate_limited", "error", "unavailable",
-        ]  # fmt: skip
+            "success",
+            "success",
+            "success",
+            "success",
+            "conflict",
+            "client_error",
+            "rate_limited",
+            "error",
+            "unavailable",
+        ]
 
 
 class TestRequestLogs:

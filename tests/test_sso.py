@@ -68,14 +68,17 @@ class TestParsing:
             (idp_metadata(certificate="not base64!"), "is not valid base64"),
             (idp_metadata(certificate="aGVsbG8gd29ybGQ="), "is not a DER-encoded X.509"),
             (
-                idp_metadata().replace('<md:IDPSSODescriptor protocolSupportEnumeration="'
-                                       'urn:oasis:names:tc:SAML:2.0:protocol">',
-                                       "<md:SPSSODescriptor>").replace(
-                    "</md:IDPSSODescriptor>", "</md:SPSSODescriptor>"),
+                idp_metadata()
+                .replace(
+                    '<md:IDPSSODescriptor protocolSupportEnumeration="'
+                    'urn:oasis:names:tc:SAML:2.0:protocol">',
+                    "<md:SPSSODescriptor>",
+                )
+                .replace("</md:IDPSSODescriptor>", "</md:SPSSODescriptor>"),
                 "describes no identity provider",
             ),
         ],
-    )  # fmt: skip
+    )
     def test_malformed_or_incomplete_metadata_is_refused_saying_what_is_wrong(
         self, document: str, message: str
     ):

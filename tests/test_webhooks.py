@@ -53,8 +53,10 @@ class TestDelivery:
 
         assert receiver.unique_sequences() == [1, 2, 3]
         assert [e["type"] for e in receiver.events] == [
-            "member.added", "member.added", "member.deactivated"
-        ]  # fmt: skip
+            "member.added",
+            "member.added",
+            "member.deactivated",
+        ]
         assert receiver.bad_signatures == 0
         assert receiver.events[2]["data"]["email"] == "ada@example.com"
         assert receiver.events[0]["organization"] == "acme"

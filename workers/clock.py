@@ -61,6 +61,7 @@ def run_clock(stop: threading.Event | None = None) -> None:
                     actors[schedule.job].send()
                 last_tick[schedule.job] = tick
             except (redis.RedisError, OSError) as error:
-                log.warning("clock: Redis unavailable, %s tick %s not sent: %s",
-                            schedule.job, tick, error)  # fmt: skip
+                log.warning(
+                    "clock: Redis unavailable, %s tick %s not sent: %s", schedule.job, tick, error
+                )
         stop.wait(TICK_SECONDS)

@@ -81,12 +81,15 @@ def run_worker(settings: Settings, processes: int, threads: int, queues: list[st
     arguments = [
         "workers.process:setup_worker",
         "workers.actors",
-        "--processes", str(processes),
-        "--threads", str(threads),
-        "--worker-shutdown-timeout", str(longest_time_limit_ms()),
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        str(longest_time_limit_ms()),
         # Our handler is already on the root logger, and forked processes inherit it.
         "--skip-logging",
-    ]  # fmt: skip
+    ]
     if queues:
         arguments += ["--queues", *queues]
     try:

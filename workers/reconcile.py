@@ -55,8 +55,9 @@ def reconcile(organization_id: int) -> None:
 
 def schedule_reconcile(organization_id: int, debounce_ms: int) -> None:
     """Called after a directory commit: enqueue a reconcile unless one is already pending."""
-    send_unless_pending(broker, reconcile, pending_key(organization_id), (organization_id,),
-                        debounce_ms)  # fmt: skip
+    send_unless_pending(
+        broker, reconcile, pending_key(organization_id), (organization_id,), debounce_ms
+    )
 
 
 def request_reconcile(organization_id: int) -> None:

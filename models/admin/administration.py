@@ -117,9 +117,13 @@ class Administration:
         with self._database.writing() as session:
             organization = org_rules.create_organization(session, slug, name)
             record_admin_action(
-                session, organization.id, actor, "organization.created", organization.slug,
+                session,
+                organization.id,
+                actor,
+                "organization.created",
+                organization.slug,
                 {"name": organization.name},
-            )  # fmt: skip
+            )
             for domain_name in verified_domains or []:
                 self._force_verify(session, actor, organization, domain_name, CREATION_REASON)
             return self._organization_view(session, organization)
@@ -168,9 +172,13 @@ class Administration:
                 session, organization, name, challenge, actor.label
             )
             record_admin_action(
-                session, organization.id, actor, "domain.verified", verified.name,
+                session,
+                organization.id,
+                actor,
+                "domain.verified",
+                verified.name,
                 {"method": "dns", "record": record.name},
-            )  # fmt: skip
+            )
             return domain_view(verified)
 
     def force_verify_domain(
@@ -185,9 +193,13 @@ class Administration:
             organization = org_rules.get_organization(session, slug)
             domain = domain_rules.remove_domain(session, organization, name)
             record_admin_action(
-                session, organization.id, actor, "domain.removed", domain.name,
+                session,
+                organization.id,
+                actor,
+                "domain.removed",
+                domain.name,
                 {"was_verified": domain.verified_at is not None},
-            )  # fmt: skip
+            )
 
     # SSO connection
 
@@ -203,12 +215,19 @@ class Administration:
                 session, organization, metadata_xml, actor.label
             )
             record_admin_action(
-                session, organization.id, actor, "sso.replaced" if replaced else "sso.created",
+                session,
+                organization.id,
+                actor,
+                "sso.replaced" if replaced else "sso.created",
                 connection.entity_id,
-                {"sso_url": connection.sso_url, "certificates": [
-                    sso_rules.certificate_fingerprint(c) for c in connection.signing_certificates
-                ]},
-            )  # fmt: skip
+                {
+                    "sso_url": connection.sso_url,
+                    "certificates": [
+                        sso_rules.certificate_fingerprint(c)
+                        for c in connection.signing_certificates
+                    ],
+                },
+            )
             return sso_view(connection)
 
     def remove_sso(self, actor: Actor, slug: str) -> None:
@@ -216,9 +235,13 @@ class Administration:
             organization = org_rules.get_organization(session, slug)
             connection = sso_rules.remove_sso_connection(session, organization)
             record_admin_action(
-                session, organization.id, actor, "sso.removed", connection.entity_id,
+                session,
+                organization.id,
+                actor,
+                "sso.removed",
+                connection.entity_id,
                 {"scim_stays_enabled": organization.scim_enabled},
-            )  # fmt: skip
+            )
 
     # SCIM
 
@@ -235,9 +258,13 @@ class Administration:
             organization = org_rules.get_organization(session, slug)
             token = scim_access.enable_scim(session, organization, expires_in)
             record_admin_action(
-                session, organization.id, actor, "scim.enabled", token.prefix,
+                session,
+                organization.id,
+                actor,
+                "scim.enabled",
+                token.prefix,
                 {"expires_in_seconds": _seconds(expires_in)},
-            )  # fmt: skip
+            )
             return self._credentials(session, organization, token.secret, token.prefix)
 
     def disable_scim(self, actor: Actor, slug: str) -> dict[str, Any]:
@@ -245,9 +272,13 @@ class Administration:
             organization = org_rules.get_organization(session, slug)
             revoked = scim_access.disable_scim(session, organization)
             record_admin_action(
-                session, organization.id, actor, "scim.disabled", None,
+                session,
+                organization.id,
+                actor,
+                "scim.disabled",
+                None,
                 {"tokens_revoked": revoked},
-            )  # fmt: skip
+            )
             return self._scim_view(session, organization)
 
     def rotate_scim_token(
@@ -257,9 +288,13 @@ class Administration:
             organization = org_rules.get_organization(session, slug)
             token = scim_access.rotate_scim_token(session, organization, grace, expires_in)
             record_admin_action(
-                session, organization.id, actor, "scim.token_rotated", token.prefix,
+                session,
+                organization.id,
+                actor,
+                "scim.token_rotated",
+                token.prefix,
                 {"grace_seconds": _seconds(grace), "expires_in_seconds": _seconds(expires_in)},
-            )  # fmt: skip
+            )
             return self._credentials(session, organization, token.secret, token.prefix)
 
     def revoke_scim_token(self, actor: Actor, slug: str, prefix: str) -> dict[str, Any]:
@@ -308,9 +343,13 @@ class Administration:
             )
             if result.outcome != "existing":
                 record_admin_action(
-                    session, organization.id, actor, "member.jit_provisioned", result.email,
+                    session,
+                    organization.id,
+                    actor,
+                    "member.jit_provisioned",
+                    result.email,
                     {"outcome": result.outcome},
-                )  # fmt: skip
+                )
             return {
                 "outcome": result.outcome,
                 "email": result.email,
@@ -355,9 +394,13 @@ class Administration:
     ) -> Domain:
         domain = domain_rules.force_verify_domain(session, organization, name, actor.label, reason)
         record_admin_action(
-            session, organization.id, actor, "domain.force_verified", domain.name,
+            session,
+            organization.id,
+            actor,
+            "domain.force_verified",
+            domain.name,
             {"reason": reason.strip()},
-        )  # fmt: skip
+        )
         return domain
 
     def _credentials(

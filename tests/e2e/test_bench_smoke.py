@@ -11,18 +11,40 @@ from pathlib import Path
 from tests.support.processes import ROOT
 
 TINY = [
-    "--database", "sqlite", "--no-baselines", "--users", "20", "--lookup-sizes", "20,40",
-    "--lookups", "20", "--group-sizes", "2,30", "--membership-rounds", "5",
-    "--entra-groups", "2", "--entra-group-size", "5", "--worker-rows", "50",
-    "--import-walks", "1", "--concurrency", "4",
-]  # fmt: skip
+    "--database",
+    "sqlite",
+    "--no-baselines",
+    "--users",
+    "20",
+    "--lookup-sizes",
+    "20,40",
+    "--lookups",
+    "20",
+    "--group-sizes",
+    "2,30",
+    "--membership-rounds",
+    "5",
+    "--entra-groups",
+    "2",
+    "--entra-group-size",
+    "5",
+    "--worker-rows",
+    "50",
+    "--import-walks",
+    "1",
+    "--concurrency",
+    "4",
+]
 
 
 def test_the_harness_runs_every_scenario_and_writes_its_results(tmp_path: Path):
     finished = subprocess.run(
         [sys.executable, "-m", "bench", *TINY, "--results", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert finished.returncode == 0, finished.stderr[-4000:]
 
     (result,) = tmp_path.glob("*-sqlite.json")

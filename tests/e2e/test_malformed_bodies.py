@@ -209,8 +209,14 @@ def test_a_refused_body_is_read_to_its_end_so_the_connection_serves_the_next_req
     # is not the organization's), far past the 64 KiB that gunicorn drains itself
     refused = json.dumps({"padding": "x" * 300_000}).encode()
     with socket.create_connection(("127.0.0.1", deployment.stack.port), timeout=10) as sock:
-        send(sock, deployment, "POST", "/scim/v2/globex-corp/Users", {
-            "Content-Length": str(len(refused))}, refused)  # fmt: skip
+        send(
+            sock,
+            deployment,
+            "POST",
+            "/scim/v2/globex-corp/Users",
+            {"Content-Length": str(len(refused))},
+            refused,
+        )
         refusal = read_answer(sock)
 
         # When the IdP sends its next request on the same connection

@@ -82,10 +82,15 @@ def test_metrics_move_with_scim_traffic_and_cover_the_dashboard(postgres_stack: 
             during.value("scimgate_http_request_duration_seconds_count", route=route, method="POST")
             >= 7
         )
-        assert during.value(
-            "scimgate_scim_operations_total", resource="Users", operation="create",
-            outcome="success",
-        ) == 6  # fmt: skip
+        assert (
+            during.value(
+                "scimgate_scim_operations_total",
+                resource="Users",
+                operation="create",
+                outcome="success",
+            )
+            == 6
+        )
         assert during.value("scimgate_scim_operations_total", outcome="invalid") == 1
         assert during.value("scimgate_scim_operations_total", outcome="not_found") == 1
         assert during.value("scimgate_scim_operations_total", outcome="unauthorized") == 1

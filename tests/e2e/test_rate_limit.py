@@ -70,10 +70,21 @@ def test_a_flooding_organization_gets_429s_while_another_keeps_its_latency(
 
     # When the noisy organization floods at six times its limit, from another process
     flood = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.flood", noisy_url, noisy_token,
-         "--threads", str(FLOOD_THREADS), "--rate-per-thread", str(FLOOD_RATE_PER_THREAD)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.support.flood",
+            noisy_url,
+            noisy_token,
+            "--threads",
+            str(FLOOD_THREADS),
+            "--rate-per-thread",
+            str(FLOOD_RATE_PER_THREAD),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     attempts: list[tuple[list[float], list[float]]] = []
     try:
         assert flood.stdout is not None and flood.stdout.readline().strip() == "ready"

@@ -46,8 +46,9 @@ def jobs_run(stacks: list[Stack], actor: str) -> float:
 def test_two_of_each_role_converge_a_5000_user_burst_once(postgres_stack: Stack, tmp_path: Path):
     # Given two deployments of every role on the same PostgreSQL and Redis
     first = postgres_stack
-    second = Stack(first.env["SCIMGATE_DATABASE_URL"], first.env["SCIMGATE_REDIS_URL"],
-                   tmp_path / "second")  # fmt: skip
+    second = Stack(
+        first.env["SCIMGATE_DATABASE_URL"], first.env["SCIMGATE_REDIS_URL"], tmp_path / "second"
+    )
     stacks = [first, second]
     queue = redis.Redis.from_url(first.env["SCIMGATE_REDIS_URL"])
     for stack in stacks:

@@ -48,14 +48,33 @@ EXTERNAL_ENTITY = (
 # Where an integer is read, under each name it is read by: a JSON parser's limit (beyond
 # 64 bits), a database's (2**63), Python's datetime (10**15 seconds).
 INTEGER_NAMES = (
-    "startIndex", "count", "after", "limit", "grace_seconds", "expires_in_seconds",
-    "seat_limit", "seats", "max_age",
-)  # fmt: skip
+    "startIndex",
+    "count",
+    "after",
+    "limit",
+    "grace_seconds",
+    "expires_in_seconds",
+    "seat_limit",
+    "seats",
+    "max_age",
+)
 # Where a name or address is read, SCIM's and the admin API's: each has a column of some size.
 LONG_NAME_FIELDS = (
-    "userName", "displayName", "externalId", "name", "slug", "url", "domain", "reason",
-    "entity_id", "sso_url", "actor", "role", "title", "nickName",
-)  # fmt: skip
+    "userName",
+    "displayName",
+    "externalId",
+    "name",
+    "slug",
+    "url",
+    "domain",
+    "reason",
+    "entity_id",
+    "sso_url",
+    "actor",
+    "role",
+    "title",
+    "nickName",
+)
 HUGE_NUMBERS = [10**30, 2**63, 2**63 - 1, 10**15, -(2**63)]
 
 

@@ -86,10 +86,18 @@ class NginxProxy:
         )
         with (self.directory / "stderr.log").open("wb") as stderr:
             self.process = subprocess.Popen(
-                [self.binary, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
-                 "-g", "daemon off;"],
-                stdout=subprocess.DEVNULL, stderr=stderr,
-            )  # fmt: skip
+                [
+                    self.binary,
+                    "-p",
+                    str(self.directory),
+                    "-c",
+                    str(self.directory / "nginx.conf"),
+                    "-g",
+                    "daemon off;",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         wait_until(self._listening, timeout=10, what="nginx to listen")
         return self
 

@@ -33,17 +33,29 @@ class PostgresCluster:
     def _as_postgres(self, *command: str) -> None:
         subprocess.run(
             ["runuser", "-u", "postgres", "--", *command],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def init(self) -> None:
-        self._as_postgres(str(BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                          "--auth=trust", "--no-sync")  # fmt: skip
+        self._as_postgres(
+            str(BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
-                          "-l", str(self.directory / "server.log"), "-w", "start")  # fmt: skip
+        self._as_postgres(
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "server.log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         self._as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

@@ -92,9 +92,13 @@ class Stack:
     ) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
         process = subprocess.Popen(
-            command, env={**self.env, **(env or {})}, cwd=ROOT, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command,
+            env={**self.env, **(env or {})},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes[name] = process
         return process
 
@@ -113,11 +117,23 @@ class Stack:
         self.metrics_ports[name] = free_port()
         self.start(
             name,
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", *sized, *options, app],
-            env={"SCIMGATE_WEB_METRICS_PORT": str(self.metrics_ports[name]),
-                 "SCIMGATE_WEB_METRICS_HOST": "127.0.0.1"},
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                *sized,
+                *options,
+                app,
+            ],
+            env={
+                "SCIMGATE_WEB_METRICS_PORT": str(self.metrics_ports[name]),
+                "SCIMGATE_WEB_METRICS_HOST": "127.0.0.1",
+            },
+        )
         wait_until(self._healthy, timeout=ready_timeout, what="gunicorn to answer /healthz")
         wait_until(
             lambda: self._answers(self.metrics_url(name)),
@@ -130,10 +146,16 @@ class Stack:
         self.metrics_ports[name] = free_port()
         self.start(
             name,
-            [str(BIN / "scimgate"), "worker", "--processes", str(processes),
-             "--threads", str(threads)],
+            [
+                str(BIN / "scimgate"),
+                "worker",
+                "--processes",
+                str(processes),
+                "--threads",
+                str(threads),
+            ],
             env={"SCIMGATE_WORKER_METRICS_PORT": str(self.metrics_ports[name])},
-        )  # fmt: skip
+        )
 
     def metrics_url(self, name: str = "web") -> str:
         """Where the process started as `name` (gunicorn or `scimgate worker`) serves metrics."""

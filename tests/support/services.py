@@ -42,11 +42,23 @@ class RedisServer:
         from api.dev import _wait_for_port
 
         self.process = subprocess.Popen(
-            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.directory), "--save", "", "--appendonly", "no",
-             "--loglevel", "warning"],
+            [
+                find_redis_server(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         _wait_for_port(self.port, self.process)
 
     def stop(self) -> None:

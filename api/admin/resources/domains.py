@@ -38,9 +38,10 @@ class DomainsResource:
             reason = optional_string(body, "reason")
             if reason is None:
                 raise ScimError(
-                    400, "an operator override (force) needs a reason for the audit trail",
+                    400,
+                    "an operator override (force) needs a reason for the audit trail",
                     "invalidValue",
-                )  # fmt: skip
+                )
             verified = self._admin.force_verify_domain(req.context.actor, org, domain, reason)
         else:
             verified = self._admin.verify_domain(req.context.actor, org, domain)

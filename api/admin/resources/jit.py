@@ -16,11 +16,13 @@ class JitResource:
         """Create or link the member; 201 when someone joined, 200 when they already had."""
         body = json_body(req)
         result = self._admin.provision_jit(
-            req.context.actor, org, required_string(body, "email"),
+            req.context.actor,
+            org,
+            required_string(body, "email"),
             given_name=optional_string(body, "given_name"),
             family_name=optional_string(body, "family_name"),
             display_name=optional_string(body, "display_name"),
-        )  # fmt: skip
+        )
         respond(
             resp, result, falcon.HTTP_200 if result["outcome"] == "existing" else falcon.HTTP_201
         )

@@ -25,9 +25,11 @@ class OrganizationsResource:
         if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
             raise ScimError(400, "verified_domains must be a list of domain names", "invalidValue")
         created = self._admin.create_organization(
-            req.context.actor, required_string(body, "slug"), required_string(body, "name"),
+            req.context.actor,
+            required_string(body, "slug"),
+            required_string(body, "name"),
             domains,
-        )  # fmt: skip
+        )
         resp.location = f"{req.path}/{created['slug']}"
         respond(resp, created, falcon.HTTP_201)
 

@@ -35,10 +35,12 @@ class ScimResource:
         respond(
             resp,
             self._admin.rotate_scim_token(
-                req.context.actor, org, DEFAULT_GRACE if grace is None else grace,
+                req.context.actor,
+                org,
+                DEFAULT_GRACE if grace is None else grace,
                 optional_seconds(body, "expires_in_seconds"),
             ),
-        )  # fmt: skip
+        )
 
     def on_delete_token(
         self, req: falcon.Request, resp: falcon.Response, org: str, prefix: str
