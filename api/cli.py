@@ -13,6 +13,7 @@ import orjson
 
 from models.admin.administration import Administration
 from models.audit.trail import Actor
+from models.core.base import iso
 from models.core.config import Settings
 from models.core.db import Database
 from models.core.errors import DomainError
@@ -661,9 +662,9 @@ def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
                 "delivered_sequence": endpoint.delivered_sequence,
                 "undelivered": organization.event_sequence - endpoint.delivered_sequence,
                 "consecutive_failures": endpoint.consecutive_failures,
-                "failing_since": _iso(endpoint.failing_since),
+                "failing_since": iso(endpoint.failing_since),
                 "last_error": endpoint.last_error,
-                "last_success_at": _iso(endpoint.last_success_at),
+                "last_success_at": iso(endpoint.last_success_at),
             }
             for endpoint in endpoints_of(session, organization.id)
         ]
@@ -692,10 +693,6 @@ def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:
         for endpoint_id in endpoint_ids:
             deliver.send(endpoint_id)
     print(f"replaying events from {args.from_sequence} to {len(endpoint_ids)} endpoint(s)")
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment is not None else None
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:

@@ -39,6 +39,7 @@ from api.scim.mapping import (
     ValueReader,
     qualified,
 )
+from api.scim.patch import patch_envelope
 from api.scim.schemas import check_name_length, clean_body
 from models.directory.groups import (
     GroupChange,
@@ -181,10 +182,7 @@ def patch_group(document: dict[str, Any], group_id: str, body: Any) -> GroupChan
 
 def patch_operations(body: Any) -> list[dict[str, Any]]:
     """The operations of a PatchOp body, each an object with a known `op`."""
-    if not isinstance(body, dict):
-        raise InvalidValueException(detail="the body must be a PatchOp object")
-    lowered = {str(key).lower(): value for key, value in body.items()}
-    operations = lowered.get("operations")
+    _, operations = patch_envelope(body)
     if not isinstance(operations, list) or not operations:
         raise InvalidValueException(detail="Operations must hold one or more operations")
     normalized = []

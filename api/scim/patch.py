@@ -60,13 +60,21 @@ def patch_user_document(document: dict[str, Any], user_id: str, body: Any) -> Us
         )
 
 
-def normalize_patch(body: Any, resource_id: str) -> Any:
-    """The PatchOp body in the form scim2-models reads as the RFC means it."""
+def patch_envelope(body: Any) -> tuple[dict[str, Any], Any]:
+    """A PatchOp body's other members and its `Operations` (named in any case); 400 unless
+    the body is an object. What each operation must be is up to the resource's patch."""
     if not isinstance(body, dict):
         raise InvalidValueException(detail="the body must be a PatchOp object")
     operations = next(
         (value for key, value in body.items() if str(key).lower() == "operations"), None
     )
+    others = {key: value for key, value in body.items() if str(key).lower() != "operations"}
+    return others, operations
+
+
+def normalize_patch(body: Any, resource_id: str) -> Any:
+    """The PatchOp body in the form scim2-models reads as the RFC means it."""
+    others, operations = patch_envelope(body)
     if not isinstance(operations, list):
         return body
     normalized = []
@@ -76,7 +84,6 @@ def normalize_patch(body: Any, resource_id: str) -> Any:
             if operation is None:
                 continue
         normalized.append(operation)
-    others = {key: value for key, value in body.items() if str(key).lower() != "operations"}
     if operations and not normalized:
         # Every operation touched attributes we do not keep: a PATCH that changes nothing.
         normalized = [{"op": "add", "value": {}}]

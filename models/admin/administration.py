@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.audit.trail import Actor, audit_after, audit_payload, record_admin_action
+from models.core.base import iso
 from models.core.db import Database
 from models.events.log import event_payload, events_after
 from models.operations.status import organization_status
@@ -35,22 +36,18 @@ from models.tokens.tables import ScimToken
 CREATION_REASON = "declared by an operator when the organization was created"
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def domain_view(domain: Domain) -> dict[str, Any]:
     record = challenge_record(domain)
     return {
         "name": domain.name,
         "verified": domain.verified_at is not None,
-        "verified_at": _iso(domain.verified_at),
+        "verified_at": iso(domain.verified_at),
         "verified_by": domain.verified_by,
         "verification_method": domain.verification_method,
         "txt_record": None
         if record is None or domain.verified_at is not None
         else {"name": record.name, "type": "TXT", "value": record.value},
-        "created_at": _iso(domain.created_at),
+        "created_at": iso(domain.created_at),
     }
 
 
@@ -63,8 +60,8 @@ def sso_view(connection: SsoConnection) -> dict[str, Any]:
             for cert in connection.signing_certificates
         ],
         "created_by": connection.created_by,
-        "created_at": _iso(connection.created_at),
-        "updated_at": _iso(connection.updated_at),
+        "created_at": iso(connection.created_at),
+        "updated_at": iso(connection.updated_at),
     }
 
 
@@ -72,10 +69,10 @@ def token_view(token: ScimToken) -> dict[str, Any]:
     return {
         "prefix": token.prefix,
         "state": scim_access.token_state(token),
-        "created_at": _iso(token.created_at),
-        "expires_at": _iso(token.expires_at),
-        "revoked_at": _iso(token.revoked_at),
-        "last_used_at": _iso(token.last_used_at),
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "revoked_at": iso(token.revoked_at),
+        "last_used_at": iso(token.last_used_at),
     }
 
 
@@ -442,7 +439,7 @@ class Administration:
         return {
             "slug": organization.slug,
             "name": organization.name,
-            "created_at": _iso(organization.created_at),
+            "created_at": iso(organization.created_at),
             "domains": [domain_view(d) for d in domain_rules.list_domains(session, organization)],
             "sso": sso_view(connection) if connection else None,
             "scim": self._scim_view(session, organization),

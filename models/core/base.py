@@ -24,6 +24,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601, as every view and the CLI's JSON show it; None stays None."""
+    return moment.isoformat() if moment is not None else None
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 

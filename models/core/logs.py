@@ -32,10 +32,6 @@ def bind_log_context(**fields: Any) -> Token[dict[str, Any] | None]:
     return _context.set({**(_context.get() or {}), **fields})
 
 
-def reset_log_context(token: Token[dict[str, Any] | None]) -> None:
-    _context.reset(token)
-
-
 def clear_log_context() -> None:
     _context.set(None)
 

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 
@@ -86,3 +87,15 @@ def insert_rows(
         sql += f" RETURNING {', '.join(quote(name) for name in returning)}"
     result = connection.execute(text(sql), {"rows": orjson.dumps(rows).decode()})
     return result.all() if returning else []
+
+
+def flush_unique(session: Session, conflict: Exception) -> None:
+    """Flush, raising `conflict` if a unique index refuses a row.
+
+    Two concurrent writes can both pass a check for an existing name; the unique index is
+    what settles it, and the caller says what that means.
+    """
+    try:
+        session.flush()
+    except IntegrityError:
+        raise conflict from None

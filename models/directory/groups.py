@@ -17,13 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
 from models.core.db import Database
 from models.core.errors import Conflict, InvalidValue, NotFound
 from models.core.paging import FetchedPage, PageSpec, fetch_page
+from models.core.sql import flush_unique
 from models.directory.memberships import (
     chunked,
     live_user_ids,
@@ -192,7 +192,7 @@ class GroupService:
                 updated_at=now,
             )
             session.add(row)
-            self._flush_unique(session, write.display_name)
+            flush_unique(session, _name_taken(write.display_name))
             _Members(session, organization_id, row.id).add(members)
         self._on_change(organization_id)
         return row
@@ -234,7 +234,7 @@ class GroupService:
                     record_member_changes(
                         session, organization_id, row.id, row.generation, members.touched
                     )
-            self._flush_unique(session, write.display_name)
+            flush_unique(session, _name_taken(write.display_name))
         if renamed or members.changed:
             self._on_change(organization_id)
         return row
@@ -274,15 +274,7 @@ class GroupService:
         if exclude_id is not None:
             query = query.where(DirectoryGroup.id != exclude_id)
         if session.scalar(query.with_only_columns(DirectoryGroup.id)) is not None:
-            raise Conflict(f"a Group with displayName {display_name!r} already exists")
-
-    @staticmethod
-    def _flush_unique(session: Session, display_name: str) -> None:
-        # Two concurrent creates can both pass the check above; the unique index decides.
-        try:
-            session.flush()
-        except IntegrityError:
-            raise Conflict(f"a Group with displayName {display_name!r} already exists") from None
+            raise _name_taken(display_name)
 
 
 class _Members:
@@ -441,3 +433,7 @@ def _member_views(
         for group_id, user_id, sent, display_name, user_name in session.execute(query):
             found[group_id].append(GroupMemberView(user_id, sent or display_name or user_name))
     return found
+
+
+def _name_taken(display_name: str) -> Conflict:
+    return Conflict(f"a Group with displayName {display_name!r} already exists")

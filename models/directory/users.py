@@ -29,6 +29,7 @@ from models.core.base import new_id, utcnow
 from models.core.db import Database
 from models.core.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from models.core.paging import FetchedPage, PageSpec, fetch_page
+from models.core.sql import flush_unique
 from models.directory.listing_version import live_users_version
 from models.directory.memberships import GroupRef, detach_user_from_groups, groups_of_users
 from models.directory.tables import DirectoryGroup, DirectoryGroupMember, DirectoryUser
@@ -294,7 +295,7 @@ class DirectoryService:
             row.updated_at = utcnow()
             if roster_changed:
                 row.generation += 1
-            self._flush_unique(session, write.user_name)
+            flush_unique(session, _name_taken(write.user_name))
             groups = groups_of_users(session, organization_id, [row.id]).get(row.id, [])
         if roster_changed:
             self._on_change(organization_id)
@@ -357,13 +358,6 @@ class DirectoryService:
             problem = outside_verified_domains(address, allowed)
             if problem is not None:
                 raise InvalidValue(problem)
-
-    @staticmethod
-    def _flush_unique(session: Session, user_name: str) -> None:
-        try:
-            session.flush()
-        except IntegrityError:
-            raise _name_taken(user_name) from None
 
 
 def _name_taken(user_name: str) -> Conflict:

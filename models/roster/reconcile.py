@@ -130,6 +130,15 @@ class DesiredMember:
         )
 
 
+# A batch that meets a lock timeout or a dropped connection runs again, from the start: its
+# transaction rolled back whole, and the rows it would claim are still dirty.
+_retry_when_locked = retry(
+    retry=retry_if_exception_type(OperationalError),
+    stop=stop_after_attempt(5),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+
 # Groups per transaction: one group's diff may touch many members, so batches stay small.
 GROUP_BATCH_SIZE = 20
 
@@ -163,12 +172,7 @@ def reconcile_organization(
     return result
 
 
-@retry(
-    retry=retry_if_exception_type(OperationalError),
-    stop=stop_after_attempt(5),
-    wait=wait_exponential(multiplier=0.1, max=2),
-    reraise=True,
-)
+@_retry_when_locked
 def _apply_next_batch(database: Database, organization_id: int, batch_size: int) -> tuple[int, int]:
     with _collections_paused(), database.writing() as session:
         organization = lock_organization(session, organization_id)
@@ -243,12 +247,7 @@ def _collections_paused() -> Iterator[None]:
             gc.enable()
 
 
-@retry(
-    retry=retry_if_exception_type(OperationalError),
-    stop=stop_after_attempt(5),
-    wait=wait_exponential(multiplier=0.1, max=2),
-    reraise=True,
-)
+@_retry_when_locked
 def _apply_next_group_batch(
     database: Database, organization_id: int, batch_size: int
 ) -> tuple[int, int]:

@@ -50,12 +50,6 @@ def create_operator_token(session: Session, name: str) -> IssuedToken:
     return token
 
 
-def list_operator_tokens(session: Session) -> list[OperatorToken]:
-    return list(
-        session.scalars(select(OperatorToken).order_by(OperatorToken.created_at, OperatorToken.id))
-    )
-
-
 def revoke_operator_token(session: Session, prefix: str) -> OperatorToken:
     token = session.scalar(
         select(OperatorToken).where(
