@@ -68,7 +68,10 @@ class Services:
 
 def default_services(settings: Settings, database: Database | None = None) -> Services:
     """The production collaborators: the configured database and the Redis-backed queue."""
-    from workers.reconcile import schedule_reconcile
+    from workers.broker import setup_broker
+    from workers.roster import schedule_reconcile
+
+    setup_broker(settings)
 
     def enqueue_reconcile(organization_id: int) -> None:
         schedule_reconcile(organization_id, settings.reconcile_debounce_ms)

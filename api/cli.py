@@ -607,8 +607,10 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
     )
     if result.events_appended and settings.redis_url:
         from workers import runtime
+        from workers.broker import setup_broker
         from workers.webhooks import notify_endpoints
 
+        setup_broker(settings)
         runtime.configure(settings, database)
         notify_endpoints(organization_id)
 
@@ -632,12 +634,15 @@ def _queue_backlog(settings: Settings) -> int | None:
         return None
     import redis
 
-    from workers.broker import queue_backlog, setup_broker
+    from workers.metrics import queue_backlog
 
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
-        return queue_backlog(setup_broker(settings))
+        return queue_backlog(client)
     except (redis.RedisError, OSError):
         return None
+    finally:
+        client.close()
 
 
 def _webhook_add(args: argparse.Namespace, settings: Settings) -> None:
@@ -688,8 +693,10 @@ def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:
     with _database(settings).writing() as session:
         endpoint_ids = replay(session, get_organization(session, args.org).id, args.from_sequence)
     if settings.redis_url:
+        from workers.broker import setup_broker
         from workers.webhooks import deliver
 
+        setup_broker(settings)
         for endpoint_id in endpoint_ids:
             deliver.send(endpoint_id)
     print(f"replaying events from {args.from_sequence} to {len(endpoint_ids)} endpoint(s)")

@@ -1,7 +1,7 @@
 """Fixtures: real Redis, real SQLite and PostgreSQL, the app, and an in-process worker.
 
-Redis starts before test modules are imported, because the broker is configured when the
-actor modules load (as it is in production).
+One Redis serves the session, and the session's broker is installed on it first thing, as
+a process's entry point installs its broker in production.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ _redis = RedisServer(_scratch / "redis")
 def pytest_configure(config: pytest.Config) -> None:
     _redis.start()
     os.environ["SCIMGATE_REDIS_URL"] = _redis.url
+    # As a worker process starts: the broker first, then every actor declared on it, so an
+    # in-process worker consumes every queue whichever test module imported which actor.
+    setup_broker(Settings.from_env())
+    import workers.actors  # noqa: F401
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -230,7 +230,7 @@ class TestRetention:
     def test_the_purge_actor_runs_on_a_worker_with_the_configured_retention(
         self, idp: ScimClient, database: Database, services, drain: Callable[[], None]
     ):
-        from workers.audit import purge_audit as purge_audit_actor
+        from workers.maintenance import purge_audit as purge_audit_actor
 
         idp.get("/Users")
         services.audit_writer.flush()

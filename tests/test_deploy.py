@@ -27,7 +27,7 @@ import yaml
 from api.errors import ERROR_SCHEMA
 from models.core.config import Settings
 from tests.support.services import IN_CI
-from workers.broker import NAMESPACE
+from workers.keys import NAMESPACE
 from workers.process import longest_time_limit_ms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -271,7 +271,7 @@ class TestKubernetesBehaviour:
         assert web["terminationGracePeriodSeconds"] > graceful + int(pre_stop[1])
 
     def test_keda_scales_workers_on_the_roster_queue_they_consume(self):
-        from workers.reconcile import reconcile
+        from workers.roster import reconcile
 
         scaled = manifest("ScaledObject", "scimgate-worker")["spec"]
         assert scaled["scaleTargetRef"]["name"] == "scimgate-worker"

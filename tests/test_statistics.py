@@ -14,7 +14,7 @@ from models.operations.statistics import MIN_ROWS, analyze_grown_tables
 from tests.support.directory import user_rows
 from tests.support.scim import OrganizationFixture
 from tests.support.services import PostgresDatabase, SqliteTemplate
-from workers.reconcile import reconcile
+from workers.roster import reconcile
 
 
 @pytest.fixture

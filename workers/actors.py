@@ -1,15 +1,24 @@
-"""Every actor, for `dramatiq workers.actors`: importing this module registers them all."""
+"""Every actor, for `dramatiq workers.actors`: importing this module declares them all.
 
-from workers.broker import setup_broker
+The broker is installed first, by `workers.process:setup_worker` in a worker process.
+"""
 
-setup_broker()
+from typing import Any
 
-from workers.audit import purge_audit  # noqa: E402
-from workers.reconcile import reconcile  # noqa: E402
-from workers.sweep import daily, full_reconcile_organization, sweep  # noqa: E402
-from workers.webhooks import deliver  # noqa: E402
+from dramatiq import Actor
+
+from workers.maintenance import daily, purge_audit, sweep
+from workers.roster import full_reconcile_organization, reconcile
+from workers.webhooks import deliver
+
+
+def all_actors() -> list[Actor[Any, Any]]:
+    """Every actor of scimgate, whichever broker it is declared on."""
+    return [daily, deliver, full_reconcile_organization, purge_audit, reconcile, sweep]
+
 
 __all__ = [
+    "all_actors",
     "daily",
     "deliver",
     "full_reconcile_organization",

@@ -1,19 +1,55 @@
-"""The Dramatiq broker, set up once, before any actor module is imported."""
+"""The Dramatiq broker: installed by a process's entry point, never by importing a module.
+
+Actor modules declare their actors with `actor` (below), which needs no Redis and no
+settings: until a process installs its broker with `setup_broker` (the worker's setup
+function, the web app, the CLI, the test fixtures), actors wait on a stand-in that refuses
+to enqueue anything, so a message can never vanish into a broker nobody consumes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import dramatiq
 import dramatiq.broker
+from dramatiq import Actor
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
 
 from models.core.config import Settings
+from workers.keys import NAMESPACE
 
 # A SIGKILLed worker's messages return once its heartbeat is older than this; Dramatiq's
 # default (60 s, checked on 0.1% of commands) leaves them stranded for many minutes.
 HEARTBEAT_TIMEOUT_MS = 30_000
 # Out of a million broker commands, how many also requeue the messages of dead workers.
 MAINTENANCE_CHANCE = 100_000
-NAMESPACE = "scimgate"
+
+
+class BrokerNotInstalled(RuntimeError):
+    """An actor was sent a message before this process installed its broker."""
+
+
+class _Unbound(StubBroker):
+    """Where actors wait until `setup_broker` moves them onto the real broker."""
+
+    def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
+        raise BrokerNotInstalled(
+            f"{message.actor_name} was sent before setup_broker() installed the broker"
+        )
+
+
+_unbound = _Unbound()
+
+
+def actor(**options: Any) -> Callable[[Callable[..., Any]], Actor[Any, Any]]:
+    """`dramatiq.actor`, declared on the installed broker, or held until one is installed."""
+
+    def declare(fn: Callable[..., Any]) -> Actor[Any, Any]:
+        return dramatiq.actor(fn, broker=_installed() or _unbound, **options)
+
+    return declare
 
 
 def create_broker(redis_url: str) -> RedisBroker:
@@ -30,9 +66,12 @@ def create_broker(redis_url: str) -> RedisBroker:
 
 
 def setup_broker(settings: Settings | None = None) -> RedisBroker:
-    """Install this process's broker; later calls return the one installed."""
-    current = dramatiq.broker.global_broker
-    if isinstance(current, RedisBroker):
+    """Install this process's broker and move every declared actor onto it.
+
+    Later calls return the one installed.
+    """
+    current = _installed()
+    if current is not None:
         return current
     settings = settings or Settings.from_env()
     if not settings.redis_url:
@@ -41,15 +80,21 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
         )
     broker = create_broker(settings.redis_url)
     dramatiq.set_broker(broker)
+    for waiting in list(_unbound.actors.values()):
+        waiting.broker = broker
+        broker.declare_actor(waiting)
+    _unbound.actors.clear()
     return broker
 
 
-def queue_backlog(
-    broker: RedisBroker, queue_names: tuple[str, ...] = ("roster", "webhooks")
-) -> int:
-    """Messages waiting in Redis, delayed ones included, across the given queues."""
-    total = 0
-    for name in queue_names:
-        total += broker.client.llen(f"{NAMESPACE}:{name}")
-        total += broker.client.llen(f"{NAMESPACE}:{name}.DQ")
-    return total
+def installed_broker() -> RedisBroker:
+    """The broker `setup_broker` installed; an error naming the mistake if none was."""
+    broker = _installed()
+    if broker is None:
+        raise BrokerNotInstalled("setup_broker() has not installed this process's broker")
+    return broker
+
+
+def _installed() -> RedisBroker | None:
+    current = dramatiq.broker.global_broker
+    return current if isinstance(current, RedisBroker) else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import redis
 
 from workers.broker import setup_broker
+from workers.keys import clock_tick, clock_ticks_claimed
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,15 @@ TICK_SECONDS = 1
 
 def claim_tick(client: redis.Redis, job: str, tick: int, ttl_seconds: int) -> bool:
     """True for exactly one clock per (job, tick), however many clocks run."""
-    claimed = bool(client.set(f"scimgate:clock:{job}:{tick}", "1", nx=True, ex=ttl_seconds))
+    claimed = bool(client.set(clock_tick(job, tick), "1", nx=True, ex=ttl_seconds))
     if claimed:
-        client.incr(f"scimgate:stats:clock-ticks:{job}")
+        client.incr(clock_ticks_claimed(job))
     return claimed
 
 
 def run_clock(stop: threading.Event | None = None) -> None:
     broker = setup_broker()
-    from workers.audit import purge_audit
-    from workers.sweep import daily, sweep
+    from workers.maintenance import daily, purge_audit, sweep
 
     actors = {"sweep": sweep, "daily": daily, "purge_audit": purge_audit}
     stop = stop or threading.Event()

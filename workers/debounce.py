@@ -11,7 +11,9 @@ from typing import Any
 
 import redis
 from dramatiq import Actor
-from dramatiq.brokers.redis import RedisBroker
+
+from workers.broker import installed_broker
+from workers.keys import messages_sent
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +22,15 @@ PENDING_TTL_MS = 60_000
 
 
 def send_unless_pending(
-    broker: RedisBroker, actor: Actor[Any, Any], key: str, args: tuple[Any, ...], delay_ms: int = 0
+    actor: Actor[Any, Any], key: str, args: tuple[Any, ...], delay_ms: int = 0
 ) -> bool:
     """Send unless a message for `key` is pending; never raises if Redis is unreachable."""
+    client = installed_broker().client
     try:
-        if not broker.client.set(key, "1", nx=True, px=PENDING_TTL_MS):
+        if not client.set(key, "1", nx=True, px=PENDING_TTL_MS):
             return False
         actor.send_with_options(args=args, delay=delay_ms or None)
-        broker.client.incr(f"scimgate:stats:sent:{actor.actor_name}")
+        client.incr(messages_sent(actor.actor_name))
         return True
     except (redis.RedisError, OSError) as error:
         # The state that needs the job is committed; the clock's sweep will send it later.
@@ -35,5 +38,5 @@ def send_unless_pending(
         return False
 
 
-def clear_pending(broker: RedisBroker, key: str) -> None:
-    broker.client.delete(key)
+def clear_pending(key: str) -> None:
+    installed_broker().client.delete(key)

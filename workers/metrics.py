@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import tempfile
 
-import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from workers.broker import NAMESPACE
+from workers.keys import (
+    QUEUES,
+    WORK_QUEUES,
+    clock_ticks_claimed,
+    dead_messages,
+    delayed_messages,
+    ready_messages,
+)
 
 
 def metrics_environment(port: int, host: str = "0.0.0.0") -> dict[str, str]:  # noqa: S104
@@ -39,24 +45,16 @@ def install_worker_metrics(broker: RedisBroker) -> None:
         broker.add_middleware(Prometheus())
 
 
-def declared_queues() -> list[str]:
-    """Every queue an actor of ours uses (importing the actors declares them)."""
-    import workers.actors  # noqa: F401
-
-    return sorted(dramatiq.get_broker().get_declared_queues())
-
-
 def queue_depths(client: redis.Redis) -> dict[tuple[str, str], int]:
     """Messages per (queue, state): `ready` to run, `delayed` (not due yet), `dead` (gave up)."""
-    queues = declared_queues()
     pipeline = client.pipeline(transaction=False)
-    for queue in queues:
-        pipeline.llen(f"{NAMESPACE}:{queue}")
-        pipeline.llen(f"{NAMESPACE}:{queue}.DQ")
-        pipeline.zcard(f"{NAMESPACE}:{queue}.XQ")
+    for queue in QUEUES:
+        pipeline.llen(ready_messages(queue))
+        pipeline.llen(delayed_messages(queue))
+        pipeline.zcard(dead_messages(queue))
     counts = iter(pipeline.execute())
     depths: dict[tuple[str, str], int] = {}
-    for queue in queues:
+    for queue in QUEUES:
         for state in ("ready", "delayed", "dead"):
             depths[(queue, state)] = int(next(counts))
     return depths
@@ -67,5 +65,14 @@ def clock_ticks(client: redis.Redis) -> dict[str, int]:
     from workers.clock import SCHEDULES
 
     jobs = [schedule.job for schedule in SCHEDULES]
-    counts = client.mget([f"scimgate:stats:clock-ticks:{job}" for job in jobs])
+    counts = client.mget([clock_ticks_claimed(job) for job in jobs])
     return {job: int(count or 0) for job, count in zip(jobs, counts, strict=True)}
+
+
+def queue_backlog(client: redis.Redis, queue_names: tuple[str, ...] = WORK_QUEUES) -> int:
+    """Messages waiting in Redis, delayed ones included, across the given queues."""
+    pipeline = client.pipeline(transaction=False)
+    for name in queue_names:
+        pipeline.llen(ready_messages(name))
+        pipeline.llen(delayed_messages(name))
+    return sum(int(count) for count in pipeline.execute())

@@ -15,10 +15,9 @@ import time
 from types import FrameType
 from typing import Any
 
-import dramatiq
-
 from models.core.config import Settings
 from models.core.logs import configure_logging
+from workers.actors import all_actors
 from workers.broker import setup_broker
 from workers.metrics import install_worker_metrics, metrics_environment
 
@@ -62,12 +61,8 @@ def ignore_echoed_sigterm() -> None:
 
 def longest_time_limit_ms() -> int:
     """The longest any of our jobs may run: how long a stopping worker waits for its jobs."""
-    import workers.actors  # noqa: F401
-
-    broker = dramatiq.get_broker()
     return max(
-        broker.get_actor(name).options.get("time_limit", DEFAULT_TIME_LIMIT_MS)
-        for name in broker.get_declared_actors()
+        declared.options.get("time_limit", DEFAULT_TIME_LIMIT_MS) for declared in all_actors()
     )
 
 

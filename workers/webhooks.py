@@ -11,7 +11,6 @@ import logging
 import time
 import uuid
 
-import dramatiq
 import httpx
 import orjson
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -26,12 +25,11 @@ from models.webhooks.endpoints import (
     sign,
 )
 from workers import runtime
-from workers.broker import setup_broker
+from workers.broker import actor, installed_broker
 from workers.debounce import clear_pending, send_unless_pending
+from workers.keys import WEBHOOKS_QUEUE, delivery_lock, delivery_pending
 
 log = logging.getLogger(__name__)
-
-broker = setup_broker()
 
 # Longer than a batch can take (tenacity's attempts times the timeout), so a live holder keeps it.
 LOCK_TTL_MS = 120_000
@@ -47,30 +45,27 @@ class DeliveryFailed(Exception):
     """The receiver did not acknowledge a batch; Dramatiq retries the message later."""
 
 
-def pending_key(endpoint_id: int) -> str:
-    return f"scimgate:webhook-pending:{endpoint_id}"
-
-
 def notify_endpoints(organization_id: int) -> None:
     """New events were committed: wake every endpoint of the organization."""
     with runtime.database().reading() as session:
         endpoint_ids = [endpoint.id for endpoint in endpoints_of(session, organization_id)]
     for endpoint_id in endpoint_ids:
-        send_unless_pending(broker, deliver, pending_key(endpoint_id), (endpoint_id,))
+        send_unless_pending(deliver, delivery_pending(endpoint_id), (endpoint_id,))
 
 
-@dramatiq.actor(
+@actor(
     actor_name="webhooks.deliver",
-    queue_name="webhooks",
+    queue_name=WEBHOOKS_QUEUE,
     max_retries=40,
     min_backoff=1_000,
     max_backoff=600_000,
     time_limit=15 * 60 * 1000,
 )
 def deliver(endpoint_id: int) -> None:
-    clear_pending(broker, pending_key(endpoint_id))
-    lock_key, holder = f"scimgate:webhook-lock:{endpoint_id}", uuid.uuid4().hex
-    if not broker.client.set(lock_key, holder, nx=True, px=LOCK_TTL_MS):
+    clear_pending(delivery_pending(endpoint_id))
+    client = installed_broker().client
+    lock_key, holder = delivery_lock(endpoint_id), uuid.uuid4().hex
+    if not client.set(lock_key, holder, nx=True, px=LOCK_TTL_MS):
         # Another worker is delivering to this endpoint; it loops until the log is drained.
         return
     try:
@@ -83,9 +78,9 @@ def deliver(endpoint_id: int) -> None:
                 raise DeliveryFailed(f"endpoint {endpoint_id}: {describe(error)}") from None
             with runtime.database().writing() as session:
                 record_success(session, delivery)
-            broker.client.pexpire(lock_key, LOCK_TTL_MS)
+            client.pexpire(lock_key, LOCK_TTL_MS)
     finally:
-        broker.client.eval(_RELEASE_IF_HELD, 1, lock_key, holder)
+        client.eval(_RELEASE_IF_HELD, 1, lock_key, holder)
 
 
 def _next(endpoint_id: int) -> Delivery | None:

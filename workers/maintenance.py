@@ -1,4 +1,4 @@
-"""The sweep: re-send the jobs whose messages were lost, and the daily drift repair.
+"""Maintenance: the sweep that re-sends lost jobs, the daily drift repair, the audit purge.
 
 Redis may drop a message or be down when a write commits; the state that needed the job is in
 the database (a dirty row, an endpoint behind the event log), so the sweep finds it there.
@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import dramatiq
 from sqlalchemy import select, union
 
+from models.audit.trail import purge_audit as purge_audit_records
 from models.core.base import utcnow
 from models.directory.tables import APPLIED_TABLES, dirty
 from models.organizations.tables import Organization
-from models.roster.reconcile import full_reconcile, organizations_with_waiting_members
+from models.roster.reconcile import organizations_with_waiting_members
 from models.webhooks.endpoints import lagging_endpoints
 from workers import runtime
-from workers.reconcile import broker, request_reconcile
-from workers.webhooks import deliver, notify_endpoints
+from workers.broker import actor, installed_broker
+from workers.keys import MAINTENANCE_QUEUE, sweep_resent
+from workers.roster import full_reconcile_organization, request_reconcile
+from workers.webhooks import deliver
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,11 @@ def stalled_endpoints() -> list[int]:
 
 
 def _resend_allowed(target: str) -> bool:
-    key = f"scimgate:sweep-sent:{target}"
-    return bool(broker.client.set(key, "1", nx=True, ex=RESEND_EVERY_SECONDS))
+    client = installed_broker().client
+    return bool(client.set(sweep_resent(target), "1", nx=True, ex=RESEND_EVERY_SECONDS))
 
 
-@dramatiq.actor(actor_name="maintenance.sweep", queue_name="maintenance", max_retries=0)
+@actor(actor_name="maintenance.sweep", queue_name=MAINTENANCE_QUEUE, max_retries=0)
 def sweep() -> None:
     for organization_id in stale_organizations():
         if _resend_allowed(f"reconcile:{organization_id}"):
@@ -71,27 +73,7 @@ def sweep() -> None:
             deliver.send(endpoint_id)
 
 
-@dramatiq.actor(
-    actor_name="roster.full_reconcile",
-    queue_name="roster",
-    max_retries=5,
-    time_limit=60 * 60 * 1000,
-)
-def full_reconcile_organization(organization_id: int) -> None:
-    result = full_reconcile(
-        runtime.database(), organization_id, runtime.settings().reconcile_batch_size
-    )
-    log.info(
-        "full reconcile of organization %s: %s rows compared, %s repairs",
-        organization_id,
-        result.rows_applied,
-        result.events_appended,
-    )
-    if result.events_appended:
-        notify_endpoints(organization_id)
-
-
-@dramatiq.actor(actor_name="maintenance.daily", queue_name="maintenance", max_retries=3)
+@actor(actor_name="maintenance.daily", queue_name=MAINTENANCE_QUEUE, max_retries=3)
 def daily() -> None:
     """Once a day: a full reconcile of every organization with SCIM on."""
     with runtime.database().reading() as session:
@@ -100,3 +82,12 @@ def daily() -> None:
         )
     for organization_id in organization_ids:
         full_reconcile_organization.send(organization_id)
+
+
+@actor(actor_name="maintenance.purge_audit", queue_name=MAINTENANCE_QUEUE, max_retries=3)
+def purge_audit() -> None:
+    """Drop audit records past the configured retention."""
+    retention_days = runtime.settings().audit_retention_days
+    removed = purge_audit_records(runtime.database(), retention_days)
+    if removed:
+        log.info("purged %s audit records older than %s days", removed, retention_days)
