@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -13,14 +15,11 @@ import orjson
 
 from models.admin.administration import Administration
 from models.audit.trail import Actor
-from models.core.base import iso
 from models.core.config import Settings
 from models.core.db import Database
 from models.core.errors import DomainError
 from models.core.limits import MAX_BIGINT, MAX_DURATION, MAX_INTEGER, MAX_SEAT_LIMIT, whole_number
 from models.organizations.domains import DnsTxtLookup
-from models.organizations.rules import get_organization
-from models.roster.teams import teams_roster
 from models.sso.connections import MAX_METADATA_BYTES
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -48,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`scimgate events ORG | head`): stop quietly, as `cat` would.
+        # Whatever is still buffered for stdout goes nowhere, not into a second traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     finally:
         _close_databases()
 
@@ -391,16 +395,9 @@ def _domain_add(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _domain_verify(args: argparse.Namespace, settings: Settings) -> None:
-    administration = _administration(settings)
-    actor = Actor.command_line()
-    if args.force_verify:
-        if not args.reason:
-            raise CommandError("--force-verify needs --reason, which goes into the audit trail")
-        domain = administration.force_verify_domain(actor, args.org, args.domain, args.reason)
-    elif args.reason:
-        raise CommandError("--reason only goes with --force-verify")
-    else:
-        domain = administration.verify_domain(actor, args.org, args.domain)
+    domain = _administration(settings).verify_domain(
+        Actor.command_line(), args.org, args.domain, force=args.force_verify, reason=args.reason
+    )
     if args.json:
         _print_json(domain)
         return
@@ -566,8 +563,7 @@ def _roster(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _teams(args: argparse.Namespace, settings: Settings) -> None:
-    with _database(settings).reading() as session:
-        teams = teams_roster(session, get_organization(session, args.org).id)
+    teams = _administration(settings).teams(args.org)
     if args.json:
         _print_json(teams)
         return
@@ -593,38 +589,33 @@ def _events(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
-    from models.roster.reconcile import full_reconcile, reconcile_organization
-
-    database = _database(settings)
-    with database.reading() as session:
-        organization_id = get_organization(session, args.org).id
-    apply = full_reconcile if args.full else reconcile_organization
-    result = apply(database, organization_id, settings.reconcile_batch_size)
+    result = _administration(settings).reconcile(
+        Actor.command_line(), args.org, full=args.full, batch_size=settings.reconcile_batch_size
+    )
     kind = "full reconcile" if args.full else "reconcile"
     print(
-        f"{kind} of {args.org}: {result.rows_applied} users compared, "
-        f"{result.events_appended} events"
+        f"{kind} of {args.org}: {result['rows_applied']} users compared, "
+        f"{result['events_appended']} events"
     )
-    if result.events_appended and settings.redis_url:
+    if result["events_appended"] and settings.redis_url:
         from workers import runtime
         from workers.broker import setup_broker
         from workers.webhooks import notify_endpoints
 
         setup_broker(settings)
-        runtime.configure(settings, database)
-        notify_endpoints(organization_id)
+        runtime.configure(settings, _database(settings))
+        notify_endpoints(result["organization_id"])
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> None:
-    from models.operations.status import organization_status
-
-    with _database(settings).reading() as session:
-        status = organization_status(session, get_organization(session, args.org)).as_dict()
+    status = _administration(settings).status(args.org)
     status["queue_backlog"] = _queue_backlog(settings)
     if args.json:
         _print_json(status)
         return
     for key, value in status.items():
+        if key == "members":
+            value = ", ".join(f"{count} {state}" for state, count in value.items())
         print(f"{key.replace('_', ' '):<28} {value if value is not None else '-'}")
 
 
@@ -646,33 +637,14 @@ def _queue_backlog(settings: Settings) -> int | None:
 
 
 def _webhook_add(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks.endpoints import add_endpoint
-
-    with _database(settings).writing() as session:
-        endpoint_id, secret = add_endpoint(session, get_organization(session, args.org), args.url)
-    print(f"WEBHOOK_ID={endpoint_id}")
-    print(f"WEBHOOK_SECRET={secret}")
+    endpoint = _administration(settings).add_webhook(Actor.command_line(), args.org, args.url)
+    print(f"WEBHOOK_ID={endpoint['id']}")
+    print(f"WEBHOOK_SECRET={endpoint['secret']}")
     print("Keep the secret: it is shown once. Verify each delivery's Scimgate-Signature with it.")
 
 
 def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks.endpoints import endpoints_of
-
-    with _database(settings).reading() as session:
-        organization = get_organization(session, args.org)
-        endpoints = [
-            {
-                "id": endpoint.id,
-                "url": endpoint.url,
-                "delivered_sequence": endpoint.delivered_sequence,
-                "undelivered": organization.event_sequence - endpoint.delivered_sequence,
-                "consecutive_failures": endpoint.consecutive_failures,
-                "failing_since": iso(endpoint.failing_since),
-                "last_error": endpoint.last_error,
-                "last_success_at": iso(endpoint.last_success_at),
-            }
-            for endpoint in endpoints_of(session, organization.id)
-        ]
+    endpoints = _administration(settings).webhooks(args.org)
     if args.json:
         _print_json(endpoints)
         return
@@ -688,10 +660,9 @@ def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _webhook_replay(args: argparse.Namespace, settings: Settings) -> None:
-    from models.webhooks.endpoints import replay
-
-    with _database(settings).writing() as session:
-        endpoint_ids = replay(session, get_organization(session, args.org).id, args.from_sequence)
+    endpoint_ids = _administration(settings).replay_webhooks(
+        Actor.command_line(), args.org, args.from_sequence
+    )
     if settings.redis_url:
         from workers.broker import setup_broker
         from workers.webhooks import deliver
@@ -709,7 +680,6 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clock(args: argparse.Namespace, settings: Settings) -> None:
-    import signal
 
     from models.core.logs import configure_logging
     from workers.clock import run_clock

@@ -314,8 +314,8 @@ class TestCli:
             "contract signed, DNS managed by the parent company",
         )
 
-        assert "--force-verify needs --reason" in no_reason.stderr
-        assert "--reason only goes with --force-verify" in stray_reason.stderr
+        assert "override (force) needs a reason" in no_reason.stderr
+        assert "a reason only goes with an operator override" in stray_reason.stderr
         assert "acme.com" in forced.stdout
         assert "(operator)" in forced.stdout
         audit = cli("audit", "acme", "--json").stdout

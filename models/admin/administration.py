@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models.audit.trail import Actor, audit_after, audit_payload, record_admin_action
 from models.core.base import iso
 from models.core.db import Database
+from models.core.errors import InvalidValue
 from models.events.log import event_payload, events_after
 from models.operations.status import organization_status
 from models.organizations import domains as domain_rules
@@ -24,13 +25,15 @@ from models.organizations import rules as org_rules
 from models.organizations.domains import TxtLookup, challenge_record, check_challenge
 from models.organizations.tables import Domain, Organization
 from models.roster.jit import provision_jit_member
-from models.roster.reconcile import roster_of
+from models.roster.reconcile import full_reconcile, reconcile_organization, roster_of
 from models.roster.tables import Member, MemberStatus
+from models.roster.teams import teams_roster
 from models.sso import connections as sso_rules
 from models.sso.tables import SsoConnection
 from models.tokens import scim as scim_access
 from models.tokens.operators import create_operator_token
 from models.tokens.tables import ScimToken
+from models.webhooks.endpoints import add_endpoint, endpoints_of, replay
 
 # Why a domain given when an organization is created counts as verified.
 CREATION_REASON = "declared by an operator when the organization was created"
@@ -148,8 +151,20 @@ class Administration:
             record_admin_action(session, organization.id, actor, "domain.added", domain.name)
             return domain_view(domain)
 
-    def verify_domain(self, actor: Actor, slug: str, name: str) -> dict[str, Any]:
-        """Look the challenge up in DNS (outside any transaction), then record the proof."""
+    def verify_domain(
+        self, actor: Actor, slug: str, name: str, *, force: bool = False, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Look the challenge up in DNS (outside any transaction), then record the proof.
+
+        With `force`, an operator vouches for the domain instead, and must say why: the
+        reason goes into the audit trail.
+        """
+        if force and reason is None:
+            raise InvalidValue("an operator override (force) needs a reason for the audit trail")
+        if reason is not None and not force:
+            raise InvalidValue("a reason only goes with an operator override (force)")
+        if force and reason is not None:
+            return self.force_verify_domain(actor, slug, name, reason)
         with self._database.reading() as session:
             domain = domain_rules.get_domain(
                 session, org_rules.get_organization(session, slug), name
@@ -355,6 +370,80 @@ class Administration:
                 "source": result.source,
                 "display_name": result.display_name,
             }
+
+    def teams(self, slug: str) -> list[dict[str, Any]]:
+        with self._database.reading() as session:
+            return teams_roster(session, org_rules.get_organization(session, slug).id)
+
+    def reconcile(
+        self, actor: Actor, slug: str, *, full: bool = False, batch_size: int = 1000
+    ) -> dict[str, Any]:
+        """Apply the organization's pending changes now, or with `full` compare everything
+        and repair drift; the job a worker would run, run here, and audited."""
+        with self._database.reading() as session:
+            organization_id = org_rules.get_organization(session, slug).id
+        apply = full_reconcile if full else reconcile_organization
+        result = apply(self._database, organization_id, batch_size)
+        with self._database.writing() as session:
+            record_admin_action(
+                session,
+                organization_id,
+                actor,
+                "roster.full_reconciled" if full else "roster.reconciled",
+                slug,
+                {"rows_applied": result.rows_applied, "events": result.events_appended},
+            )
+        return {
+            "organization_id": organization_id,
+            "rows_applied": result.rows_applied,
+            "events_appended": result.events_appended,
+            "batches": result.batches,
+        }
+
+    # Webhooks
+
+    def add_webhook(self, actor: Actor, slug: str, url: str) -> dict[str, Any]:
+        """A new endpoint for the organization's events, and its signing secret (shown once)."""
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            endpoint_id, secret = add_endpoint(session, organization, url)
+            record_admin_action(
+                session, organization.id, actor, "webhook.added", url, {"id": endpoint_id}
+            )
+            return {"id": endpoint_id, "url": url, "secret": secret}
+
+    def webhooks(self, slug: str) -> list[dict[str, Any]]:
+        """Each endpoint's progress through the event log, and its failures."""
+        with self._database.reading() as session:
+            organization = org_rules.get_organization(session, slug)
+            return [
+                {
+                    "id": endpoint.id,
+                    "url": endpoint.url,
+                    "delivered_sequence": endpoint.delivered_sequence,
+                    "undelivered": organization.event_sequence - endpoint.delivered_sequence,
+                    "consecutive_failures": endpoint.consecutive_failures,
+                    "failing_since": iso(endpoint.failing_since),
+                    "last_error": endpoint.last_error,
+                    "last_success_at": iso(endpoint.last_success_at),
+                }
+                for endpoint in endpoints_of(session, organization.id)
+            ]
+
+    def replay_webhooks(self, actor: Actor, slug: str, from_sequence: int) -> list[int]:
+        """Move every endpoint back to deliver again from `from_sequence`; their ids."""
+        with self._database.writing() as session:
+            organization = org_rules.get_organization(session, slug)
+            endpoint_ids = replay(session, organization.id, from_sequence)
+            record_admin_action(
+                session,
+                organization.id,
+                actor,
+                "webhook.replayed",
+                slug,
+                {"from_sequence": from_sequence, "endpoints": endpoint_ids},
+            )
+            return endpoint_ids
 
     # Events
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import falcon
 
 from api.admin.http import json_body, optional_bool, optional_string, required_string, respond
-from api.errors import ScimError
 from models.admin.administration import Administration
 
 
@@ -34,15 +33,11 @@ class DomainsResource:
     def on_post_verify(self, req: falcon.Request, resp: falcon.Response, org: str, domain: str):
         """Verify by DNS; `{"force": true, "reason": "..."}` is the operator override."""
         body = json_body(req)
-        if optional_bool(body, "force"):
-            reason = optional_string(body, "reason")
-            if reason is None:
-                raise ScimError(
-                    400,
-                    "an operator override (force) needs a reason for the audit trail",
-                    "invalidValue",
-                )
-            verified = self._admin.force_verify_domain(req.context.actor, org, domain, reason)
-        else:
-            verified = self._admin.verify_domain(req.context.actor, org, domain)
+        verified = self._admin.verify_domain(
+            req.context.actor,
+            org,
+            domain,
+            force=bool(optional_bool(body, "force")),
+            reason=optional_string(body, "reason"),
+        )
         respond(resp, verified)
