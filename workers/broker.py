@@ -47,13 +47,14 @@ def actor(**options: Any) -> Callable[[Callable[..., Any]], Actor[Any, Any]]:
     """`dramatiq.actor`, declared on the installed broker, or held until one is installed."""
 
     def declare(fn: Callable[..., Any]) -> Actor[Any, Any]:
-        return dramatiq.actor(fn, broker=_installed() or _unbound, **options)
+        declared: Actor[Any, Any] = dramatiq.actor(broker=_installed() or _unbound, **options)(fn)
+        return declared
 
     return declare
 
 
 def create_broker(redis_url: str) -> RedisBroker:
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         url=redis_url,
         namespace=NAMESPACE,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,

@@ -41,7 +41,7 @@ def stale_organizations() -> list[int]:
         )
     )
     with runtime.database().reading() as session:
-        behind = set(session.scalars(select(stale.subquery().c.organization_id)))
+        behind: set[int] = set(session.scalars(select(stale.subquery().c.organization_id)))
         return organizations_with_waiting_members(session) + sorted(behind)
 
 

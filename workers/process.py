@@ -62,7 +62,7 @@ def ignore_echoed_sigterm() -> None:
 def longest_time_limit_ms() -> int:
     """The longest any of our jobs may run: how long a stopping worker waits for its jobs."""
     return max(
-        declared.options.get("time_limit", DEFAULT_TIME_LIMIT_MS) for declared in all_actors()
+        int(declared.options.get("time_limit", DEFAULT_TIME_LIMIT_MS)) for declared in all_actors()
     )
 
 
@@ -88,6 +88,8 @@ def run_worker(settings: Settings, processes: int, threads: int, queues: list[st
     if queues:
         arguments += ["--queues", *queues]
     try:
-        return int(main(make_argument_parser().parse_args(arguments)) or 0)
+        # Dramatiq's command-line functions carry no annotations.
+        parsed = make_argument_parser().parse_args(arguments)  # type: ignore[no-untyped-call]
+        return int(main(parsed) or 0)  # type: ignore[no-untyped-call]
     finally:
         shutil.rmtree(environment["dramatiq_prom_db"], ignore_errors=True)

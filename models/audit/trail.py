@@ -23,9 +23,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -98,7 +98,7 @@ def record_admin_action(
     )
 
 
-def audit_of(organization_id: int) -> Select[tuple[AuditRecord]]:
+def audit_of(organization_id: int) -> Select[AuditRecord]:
     """Every audit record of one organization: the root of every audit query."""
     return select(AuditRecord).where(AuditRecord.organization_id == organization_id)
 
@@ -160,7 +160,7 @@ def purge_audit(database: Database, retention_days: int, now: datetime | None = 
 
 # A Core insert of the entries' own attribute dicts: the ORM's bulk insert, and asdict's deep
 # copies, cost more than the statement for the one record every request makes.
-_INSERT_RECORD = insert(AuditRecord.__table__)
+_INSERT_RECORD = insert(cast(Table, AuditRecord.__table__))
 
 
 class AuditWriter:

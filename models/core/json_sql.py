@@ -59,10 +59,10 @@ def _keys(keys: JsonPath) -> tuple[str | int, ...]:
 
 # The path (and expected value) are part of the SQL text, so they must be part of the
 # statement cache key too: two filters differing only in a path must not share SQL.
-_WITH_KEYS = (
+_WITH_KEYS = [
     *FunctionElement._traverse_internals,
     ("keys", InternalTraversal.dp_plain_obj),
-)
+]
 
 
 def _only(element: FunctionElement[Any]) -> Any:
@@ -115,7 +115,7 @@ class json_boolean_is(FunctionElement[bool]):
     type = Boolean()
     inherit_cache = True
 
-    _traverse_internals = (*_WITH_KEYS, ("value", InternalTraversal.dp_plain_obj))
+    _traverse_internals = [*_WITH_KEYS, ("value", InternalTraversal.dp_plain_obj)]  # noqa: RUF012
 
     def __init__(self, document: ColumnElement[Any], keys: JsonPath, value: bool) -> None:
         self.keys = _keys(keys)
@@ -185,7 +185,7 @@ def _json_boolean_value_sqlite(element: json_boolean, compiler: SQLCompiler, **k
 
 
 @compiles(json_boolean, "postgresql")
-def _json_boolean_value_postgresql(element: json_boolean, compiler: SQLCompiler, **kw: Any):
+def _json_boolean_value_postgresql(element: json_boolean, compiler: SQLCompiler, **kw: Any) -> str:
     document = compiler.process(_only(element), **kw)
     path = _postgresql_path(element.keys)
     return (
@@ -239,13 +239,15 @@ class json_element_text(FunctionElement[str]):
 
 
 @compiles(json_element_text, "sqlite")
-def _json_element_text_sqlite(element: json_element_text, compiler: SQLCompiler, **kw: Any):
+def _json_element_text_sqlite(element: json_element_text, compiler: SQLCompiler, **kw: Any) -> str:
     # json_each's `value` column is already the SQL text of a string element.
     return compiler.process(element.clauses, **kw)
 
 
 @compiles(json_element_text, "postgresql")
-def _json_element_text_postgresql(element: json_element_text, compiler: SQLCompiler, **kw: Any):
+def _json_element_text_postgresql(
+    element: json_element_text, compiler: SQLCompiler, **kw: Any
+) -> str:
     return f"({compiler.process(element.clauses, **kw)} #>> '{{}}')"
 
 
@@ -274,12 +276,14 @@ class code_point_order(FunctionElement[str]):
 
 
 @compiles(code_point_order, "sqlite")
-def _code_point_order_sqlite(element: code_point_order, compiler: SQLCompiler, **kw: Any):
+def _code_point_order_sqlite(element: code_point_order, compiler: SQLCompiler, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(code_point_order, "postgresql")
-def _code_point_order_postgresql(element: code_point_order, compiler: SQLCompiler, **kw: Any):
+def _code_point_order_postgresql(
+    element: code_point_order, compiler: SQLCompiler, **kw: Any
+) -> str:
     return f'(({compiler.process(element.clauses, **kw)}) COLLATE "C")'
 
 

@@ -6,14 +6,17 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, any_, bindparam, func, insert, select, text
+from sqlalchemy import ColumnElement, Insert, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
+
+# A column to compare: a mapped attribute (`Member.id`) or any column expression.
+SqlColumn = ColumnElement[Any] | QueryableAttribute[Any]
 
 
-def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+def one_of(session: Session, column: SqlColumn, values: Collection[Any]) -> ColumnElement[bool]:
     """`column IN values`, sent to PostgreSQL as `IN (SELECT unnest(one array parameter))`.
 
     An IN list is one bind parameter per value; for the few hundred ids of a roster batch the
@@ -30,7 +33,7 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     return column.in_(values)
 
 
-def any_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+def any_of(session: Session, column: SqlColumn, values: Collection[Any]) -> ColumnElement[bool]:
     """`column IN values`, sent to PostgreSQL as `column = ANY(one array parameter)`.
 
     Where `one_of`'s subquery sits on one side of an OR, PostgreSQL cannot look it up in an
@@ -66,9 +69,11 @@ def insert_rows(
     # The connection, not the session: callers may be inside a flush, which must not recurse.
     connection = session.connection()
     if bind.dialect.name != "postgresql":
-        statement = sqlite_insert(table) if unless_exists else insert(table)
+        statement: Insert = insert(table)
         if unless_exists:
-            statement = statement.on_conflict_do_nothing(index_elements=list(unless_exists))
+            statement = sqlite_insert(table).on_conflict_do_nothing(
+                index_elements=list(unless_exists)
+            )
         if returning:
             statement = statement.returning(*(table.c[name] for name in returning))
             return connection.execute(statement, rows).all()

@@ -14,9 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Result,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
@@ -103,7 +113,7 @@ _LISTED_GROUP_COLUMNS = (
 )
 
 
-def groups_of(organization_id: int) -> Select[tuple[DirectoryGroup]]:
+def groups_of(organization_id: int) -> Select[DirectoryGroup]:
     """Every live directory group of one organization: the root of every group query."""
     return select(DirectoryGroup).where(
         DirectoryGroup.organization_id == organization_id, DirectoryGroup.deleted_at.is_(None)
@@ -342,11 +352,11 @@ class _Members:
             result = self._session.execute(
                 self._delete().where(DirectoryGroupMember.user_id.in_(batch))
             )
-            self.changed = self.changed or result.rowcount > 0
+            self.changed = self.changed or _rowcount(result) > 0
 
     def remove_all(self) -> None:
         result = self._session.execute(self._delete())
-        self.changed = self.changed or result.rowcount > 0
+        self.changed = self.changed or _rowcount(result) > 0
         self.touched = None
 
     def _touch(self, user_ids: Sequence[str]) -> None:
@@ -437,3 +447,8 @@ def _member_views(
 
 def _name_taken(display_name: str) -> Conflict:
     return Conflict(f"a Group with displayName {display_name!r} already exists")
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows a DELETE matched: what its cursor result counts."""
+    return cast(CursorResult[Any], result).rowcount

@@ -17,7 +17,7 @@ from models.directory.tables import DirectoryUser, dirty
 from models.organizations.tables import Organization
 
 
-def live_users_version(organization_id: int) -> Select[tuple[datetime | None]]:
+def live_users_version(organization_id: int) -> Select[datetime | None]:
     """One value that changes whenever the organization's live users may have; or NULL."""
     unapplied = (
         select(DirectoryUser.id)

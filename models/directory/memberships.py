@@ -36,7 +36,7 @@ class GroupRef:
     display_name: str
 
 
-def memberships_of(organization_id: int) -> Select[tuple[DirectoryGroupMember]]:
+def memberships_of(organization_id: int) -> Select[DirectoryGroupMember]:
     """Every membership row of one organization: the root of every membership query."""
     return select(DirectoryGroupMember).where(
         DirectoryGroupMember.organization_id == organization_id

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
     Select,
+    Table,
     and_,
     bindparam,
     insert,
@@ -54,13 +55,22 @@ class UserWrite:
 
 
 class StoredUser(Protocol):
-    """What rendering a User needs: a DirectoryUser, or a row of its listed columns."""
+    """What rendering a User needs: a DirectoryUser, a row of its listed columns, a view."""
 
-    id: str
-    document: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    version: int
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def document(self) -> dict[str, Any]: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+    @property
+    def version(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ STORED_USER_COLUMNS = (
 )
 
 
-def users_of(organization_id: int | BindParameter[int]) -> Select[tuple[DirectoryUser]]:
+def users_of(organization_id: int | BindParameter[int]) -> Select[DirectoryUser]:
     """Every live directory user of one organization: the root of every user query."""
     return select(DirectoryUser).where(
         DirectoryUser.organization_id == organization_id, DirectoryUser.deleted_at.is_(None)
@@ -102,7 +112,7 @@ def _user_view_statement() -> Select[Any]:
     Built once with bound parameters: it is the most frequent read an IdP makes, and
     building a statement costs more than running it.
     """
-    organization_id = bindparam("organization_id")
+    organization_id: BindParameter[int] = bindparam("organization_id")
     return (
         users_of(organization_id)
         .with_only_columns(
@@ -130,7 +140,7 @@ def _user_view_statement() -> Select[Any]:
 _USER_VIEW = _user_view_statement()
 # The write of every initial push: a Core INSERT built once, its values bound per call. The
 # ORM's unit of work, or a statement built with `.values()` each time, cost more than it.
-_INSERT_USER = insert(DirectoryUser.__table__)
+_INSERT_USER = insert(cast(Table, DirectoryUser.__table__))
 
 
 @dataclass(frozen=True)

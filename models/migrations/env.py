@@ -12,7 +12,10 @@ config = context.config
 
 
 def run_migrations_online() -> None:
-    engine = create_database_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic needs sqlalchemy.url (models/migrate.py sets it)")
+    engine = create_database_engine(url)
     if engine.dialect.name == "sqlite":
         # Batch mode rebuilds a SQLite table by dropping it; with foreign keys on, that drop
         # would cascade-delete every row that refers to the table.

@@ -67,7 +67,7 @@ def normalize_domain(name: str) -> str:
     return domain
 
 
-def domains_of(organization_id: int) -> Select[tuple[Domain]]:
+def domains_of(organization_id: int) -> Select[Domain]:
     """Every domain of one organization: the root of every domain query."""
     return select(Domain).where(Domain.organization_id == organization_id)
 

@@ -360,10 +360,10 @@ class _RosterBatch:
         # deleted or renamed user); read those now rather than one query per removal.
         others = {member.account_id for member in members} - self._emails.keys()
         self._emails.update(_account_emails(self._session, others))
-        by_account = {member.account_id: member for member in members}
+        by_account: dict[int, Member | NewMember] = {m.account_id: m for m in members}
         # A directory user whose address changed is named by the member it left (removed)
         # too; the live member is the one it decides, whatever order the rows came in.
-        by_directory_user = {
+        by_directory_user: dict[str, Member | NewMember] = {
             m.directory_user_id: m
             for m in sorted(members, key=lambda m: m.status != MemberStatus.REMOVED)
             if m.directory_user_id

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
-    ColumnElement,
+    Select,
     and_,
-    any_,
-    bindparam,
     delete,
     except_,
     func,
@@ -26,11 +24,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models.core.base import utcnow
-from models.core.sql import one_of
+from models.core.sql import any_of, one_of
 from models.directory.memberships import chunked
 from models.directory.tables import DirectoryGroup, DirectoryGroupMember, DirectoryGroupMemberChange
 from models.events.log import EventLog
@@ -48,18 +45,28 @@ from models.roster.tables import (
 MAX_TOUCHED_USERS = 2_000
 
 
-def teams_of(organization_id: int) -> Any:
+def teams_of(organization_id: int) -> Select[Team]:
     """Every active team of one organization: the root of every team query."""
     return select(Team).where(
         Team.organization_id == organization_id, Team.status == TeamStatus.ACTIVE
     )
 
 
+class TeamedMember(Protocol):
+    """What team changes read of a member: a Member, or one its roster batch is adding."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class MemberTeams:
     """What a member's directory user asks: the team its `team` attribute names, if any."""
 
-    member: Member
+    member: TeamedMember
     attribute_team: str | None
 
 
@@ -79,7 +86,8 @@ class TeamRoster:
         if not entries:
             return
         self._session.flush()
-        by_id = {entry.member.id: entry for entry in entries}
+        # Every member has its id by now: the flush above inserted the batch's new ones.
+        by_id = {entry.member.id: entry for entry in entries if entry.member.id is not None}
         member_ids = sorted(by_id)
         current = self._current_rows(member_ids)
         wanted_group = self._group_pairs(member_ids)
@@ -144,14 +152,14 @@ class TeamRoster:
                     one_of(self._session, Member.id, batch),
                 )
             )
-            pairs.update(
-                (team_id, member_id) for team_id, member_id in self._session.execute(query)
-            )
+            pairs.update(cast(Iterable[tuple[int, int]], self._session.execute(query)))
         return pairs
 
     def _attribute_pairs(self, entries: list[MemberTeams]) -> set[tuple[int, int]]:
         named = [
-            (entry.member.id, entry.attribute_team) for entry in entries if entry.attribute_team
+            (entry.member.id, entry.attribute_team)
+            for entry in entries
+            if entry.attribute_team and entry.member.id is not None
         ]
         if not named:
             return set()
@@ -166,14 +174,12 @@ class TeamRoster:
         lowered: dict[str, str] = {}
         for name in names:
             lowered.setdefault(name.lower(), name)
-        found = {
-            name.lower(): team_id
-            for team_id, name in self._session.execute(
-                teams_of(self._organization_id)
-                .with_only_columns(Team.id, Team.name)
-                .where(func.lower(Team.name).in_(sorted(lowered)))
-            )
-        }
+        rows = self._session.execute(
+            teams_of(self._organization_id)
+            .with_only_columns(Team.id, Team.name)
+            .where(func.lower(Team.name).in_(sorted(lowered)))
+        )
+        found = {name.lower(): team_id for team_id, name in cast(Iterable[tuple[int, str]], rows)}
         for key in sorted(lowered.keys() - found.keys()):
             found[key] = self._create_team(lowered[key], group_id=None).id
         return found
@@ -433,14 +439,14 @@ class TeamRoster:
             DirectoryGroupMember.organization_id == self._organization_id,
             DirectoryGroupMember.group_id == group_id,
             DirectoryGroupMember.user_id == Member.directory_user_id,
-            self._among(DirectoryGroupMember.user_id, user_ids),
+            any_of(self._session, DirectoryGroupMember.user_id, user_ids),
         )
         members = self._session.execute(
             select(Member.id, Member.status, DirectoryGroupMember.user_id)
             .outerjoin(DirectoryGroupMember, in_group)
             .where(
                 Member.organization_id == self._organization_id,
-                self._among(Member.directory_user_id, user_ids),
+                any_of(self._session, Member.directory_user_id, user_ids),
             )
         ).all()
         wanted = {
@@ -456,16 +462,11 @@ class TeamRoster:
                 select(TeamMember.member_id).where(
                     TeamMember.team_id == team.id,
                     TeamMember.via_group.is_(True),
-                    self._among(TeamMember.member_id, member_ids),
+                    any_of(self._session, TeamMember.member_id, member_ids),
                 )
             )
         )
         return wanted, current
-
-    def _among(self, column: Any, values: list[Any]) -> ColumnElement[bool]:
-        if self._session.get_bind().dialect.name == "postgresql":
-            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-        return column.in_(values)
 
     def _group_member_ids(self, team_id: int) -> list[int]:
         return list(

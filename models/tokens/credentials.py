@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransaction
 
 from models.organizations.tables import Domain, Organization
 from models.tokens.tables import ScimToken
@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 _FLAG = "scimgate_credentials_changed"
 # Columns written in passing, which no authentication depends on, by table.
 _BOOKKEEPING = {
-    ScimToken.__table__.name: frozenset({"last_used_at"}),
-    Organization.__table__.name: frozenset({"event_sequence", "last_reconciled_at"}),
-    Domain.__table__.name: frozenset(),
+    ScimToken.__tablename__: frozenset({"last_used_at"}),
+    Organization.__tablename__: frozenset({"event_sequence", "last_reconciled_at"}),
+    Domain.__tablename__: frozenset(),
 }
 
 _listeners: dict[str, Callable[[], None]] = {}
@@ -65,8 +65,8 @@ def _touches_credentials(instance: Any, deleted: bool) -> bool:
         return False
     if deleted:
         return True
-    ignored = _BOOKKEEPING[instance.__table__.name]
-    state = inspect(instance)
+    ignored = _BOOKKEEPING[instance.__tablename__]
+    state: InstanceState[Any] = inspect(instance)
     return any(
         attribute.history.has_changes()
         for name, attribute in state.attrs.items()

@@ -66,7 +66,7 @@ def scim_prerequisites_missing(session: Session, organization: Organization) -> 
     return missing
 
 
-def scim_tokens_of(organization_id: int) -> Select[tuple[ScimToken]]:
+def scim_tokens_of(organization_id: int) -> Select[ScimToken]:
     """Every SCIM token of one organization, newest first: the root of every token query."""
     return (
         select(ScimToken)
