@@ -37,8 +37,8 @@ from api.resources.search import RootSearchResource
 from api.resources.users import UsersResource, render_user
 from api.routing import Access, DeclaredRouter
 from api.scim.cursors import CursorCodec
-from api.scim.groups import GROUP_MAPPING
-from api.scim.mapping import USER_MAPPING
+from api.scim.sql.groups import GROUP_MAPPING
+from api.scim.sql.users import USER_MAPPING
 from models.admin.administration import Administration
 from models.audit.trail import AuditWriter
 from models.core.config import Settings

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 
 from api.scim.listing import ExactLookups, list_parameters
-from api.scim.mapping import USER_MAPPING
+from api.scim.sql.users import USER_MAPPING
 from models.core.config import Settings
 from tests.support.scim import OrganizationFixture, ScimClient, okta_user
 

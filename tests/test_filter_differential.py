@@ -8,7 +8,7 @@ Generated text keeps to characters on which "case-insensitive" means one thing e
 ASCII and a few Latin letters whose lower case is one character (é/É, ø/Ø). Special-cased
 characters (U+0130, U+212A) and combining marks are left out: PostgreSQL's lower() and
 scim2-models' NFC normalisation of stored values are not the same function there (see
-api/scim/filters.py). Where the server refuses a filter scim2-models would evaluate (the
+api/scim/sql/filters.py). Where the server refuses a filter scim2-models would evaluate (the
 documented refusals), the generator does not produce it.
 """
 
@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from scim2_models import Context, InvalidFilterException, ScimFilter
 
 from api.resources.users import render_user
-from api.scim.filters import compile_filter
-from api.scim.mapping import USER_MAPPING
 from api.scim.schemas import UserResource, parse_user, user_write
+from api.scim.sql.filters import compile_filter
+from api.scim.sql.users import USER_MAPPING
 from models.core.db import Database
 from models.core.paging import PageSpec
 from models.directory.tables import DirectoryUser

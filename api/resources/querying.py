@@ -25,8 +25,8 @@ from api.scim.listing import (
     search_from_body,
     search_from_parameters,
 )
-from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
+from api.scim.sql.mapping import ResourceMapping
 from models.core.paging import FetchedPage, PageSpec
 from models.directory.lookup import ExactMatch
 

@@ -36,10 +36,10 @@ from scim2_models import Context, InvalidCursorException, Resource, ScimFilter, 
 
 from api.scim.cursors import BACKWARD, FORWARD, CursorCodec, CursorPosition, cursor_scope
 from api.scim.filter_limits import check_filter_size
-from api.scim.filters import attribute_kind, compile_filter
-from api.scim.mapping import ResourceMapping
 from api.scim.projection import Projection
-from api.scim.sorting import Ordering, compile_sort
+from api.scim.sql.filters import attribute_kind, compile_filter
+from api.scim.sql.mapping import ResourceMapping
+from api.scim.sql.sorting import Ordering, compile_sort
 from models.core.paging import MAX_OFFSET, FetchedPage, PageSpec
 from models.directory.lookup import ExactMatch
 

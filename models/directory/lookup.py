@@ -7,7 +7,7 @@ several times what PostgreSQL spends answering it; here the statement is built o
 column, with bound parameters, and only the values change.
 
 The conditions are the ones the filter compiler writes for the same comparison
-(api/scim/filters.py uses `folded_equals` and `exactly_equals` too), so both paths find the
+(api/scim/sql/filters.py uses `folded_equals` and `exactly_equals` too), so both paths find the
 same rows by the same index.
 """
 

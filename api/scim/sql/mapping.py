@@ -44,10 +44,8 @@ from scim2_models import Extension, Resource
 from scim2_models.path import AttributeBinding
 from sqlalchemy import ColumnElement, DateTime, String, and_, false, literal, true
 
-from api.scim.schemas import CORE_USER_SCHEMA, UserResource
 from models.core.base import UTCDateTime
 from models.core.json_sql import json_boolean_is, json_element_text, json_is_set, json_text
-from models.directory.tables import DirectoryUser
 
 
 def qualified(schema: str, attribute: str) -> str:
@@ -211,31 +209,3 @@ def wire_name(model: type[BaseModel], field_name: str) -> str:
     """The name an attribute has on the wire (and in stored documents)."""
     info = model.model_fields[field_name]
     return info.serialization_alias or info.alias or field_name
-
-
-USER_MAPPING = ResourceMapping(
-    resource_type="User",
-    model=UserResource,
-    document=DirectoryUser.document,
-    id_column=DirectoryUser.id,
-    created_column=DirectoryUser.created_at,
-    columns={
-        qualified(CORE_USER_SCHEMA, "id"): ColumnValue(DirectoryUser.id),
-        qualified(CORE_USER_SCHEMA, "userName"): ColumnValue(
-            DirectoryUser.user_name, lower_index=True
-        ),
-        qualified(CORE_USER_SCHEMA, "externalId"): ColumnValue(DirectoryUser.external_id),
-        qualified(CORE_USER_SCHEMA, "displayName"): ColumnValue(DirectoryUser.display_name),
-        qualified(CORE_USER_SCHEMA, "meta.created"): ColumnValue(DirectoryUser.created_at),
-        qualified(CORE_USER_SCHEMA, "meta.lastModified"): ColumnValue(DirectoryUser.updated_at),
-    },
-    constants={qualified(CORE_USER_SCHEMA, "meta.resourceType"): "User"},
-    unsupported={
-        qualified(CORE_USER_SCHEMA, "password"): "password is write-only: it cannot be queried",
-        qualified(CORE_USER_SCHEMA, "groups"): (
-            "Users cannot be filtered on groups; filter Groups on members instead"
-        ),
-        qualified(CORE_USER_SCHEMA, "meta.location"): "meta.location cannot be filtered on",
-        qualified(CORE_USER_SCHEMA, "meta.version"): "meta.version cannot be filtered on",
-    },
-)

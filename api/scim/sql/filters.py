@@ -3,7 +3,7 @@
 scim2-models parses the filter and resolves every attribute path against the resource
 type's model (names in any case, URN-qualified core and extension attributes, types,
 multiplicity, caseExact). This module turns the tree into SQLAlchemy, reading each attribute
-where the `ResourceMapping` says it lives (see api/scim/mapping.py: indexed columns first,
+where the `ResourceMapping` says it lives (see api/scim/sql/mapping.py: indexed columns first,
 else a path into the JSON document, EXISTS over array elements for multi-valued attributes).
 
 The result means exactly what `ScimFilter.match` means on the stored resource, with these
@@ -45,7 +45,7 @@ from scim2_models.path import (
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 
 from api.scim.filter_limits import check_filter_size
-from api.scim.mapping import (
+from api.scim.sql.mapping import (
     ColumnValue,
     ConstantValue,
     ElementCondition,

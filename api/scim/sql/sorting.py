@@ -20,14 +20,8 @@ from scim2_models import InvalidFilterException, SearchRequest
 from scim2_models.path import AttributeBinding
 from sqlalchemy import Boolean, ColumnElement, String, case, exists, func, literal, select, tuple_
 
-from api.scim.filters import attribute_kind
-from api.scim.mapping import (
-    ColumnValue,
-    ConstantValue,
-    JsonValue,
-    ResourceMapping,
-    ValueReader,
-)
+from api.scim.sql.filters import attribute_kind
+from api.scim.sql.mapping import ColumnValue, ConstantValue, JsonValue, ResourceMapping, ValueReader
 from models.core.base import UTCDateTime
 from models.core.json_sql import (
     array_elements,
