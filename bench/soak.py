@@ -77,7 +77,7 @@ class Request:
 
 
 def hostile_requests(fields: dict[str, str], tokens: dict[Access, str]) -> list[Request]:
-    """Every hostile case at every route, as tests/test_hostile_input.py walks them."""
+    """Every hostile case at every route, as tests/api/test_hostile_input.py walks them."""
     # Imported here: the app's modules set up the Redis broker when imported, and `main`
     # starts Redis first.
     from api.app import create_app

@@ -30,7 +30,7 @@ from tests.support.services import IN_CI
 from workers.keys import NAMESPACE
 from workers.process import longest_time_limit_ms
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 COMPOSE = DEPLOY / "docker-compose.yml"

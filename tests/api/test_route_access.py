@@ -51,8 +51,8 @@ class ReachedProbe:
 @pytest.fixture
 def database_url(sqlite_template) -> str:
     """SQLite only: access is decided before any query that differs between databases, and
-    the walk sends some ten thousand requests (tests/test_operator_tokens.py and
-    tests/test_tenant_isolation.py cover the token lookups on both)."""
+    the walk sends some ten thousand requests (tests/api/admin/test_operator_tokens.py and
+    tests/api/test_tenant_isolation.py cover the token lookups on both)."""
     return sqlite_template.fresh_url()
 
 

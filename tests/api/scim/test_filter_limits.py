@@ -2,7 +2,7 @@
 each type and at the root, and value filters in PATCH paths. Past a bound the answer is 400
 invalidFilter naming it, before any parser or SQL sees the filter, never a 503 that would
 have the IdP retry it for ever. How the database's own refusals and failures are answered
-is in tests/test_errors.py."""
+is in tests/api/test_errors.py."""
 
 from __future__ import annotations
 
