@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.cli import _parser, main
+from api.cli import build_parser, main
 from models.audit.tables import AuditRecord
 from models.core.db import Database
 from models.organizations.rules import create_organization
@@ -67,7 +67,7 @@ DEPLOYMENT_WIDE = {("operator", "token", "create")}
 
 def words(command: tuple[str, ...]) -> tuple[str, ...]:
     """The verb of a command line: its words before the first argument that is not one."""
-    known = verbs(_parser())
+    known = verbs(build_parser())
     for length in range(len(command), 0, -1):
         if command[:length] in known:
             return command[:length]
@@ -77,7 +77,7 @@ def words(command: tuple[str, ...]) -> tuple[str, ...]:
 def test_every_verb_is_classified():
     classified = {words(c) for c in CHANGES} | READS | PROCESSES | DEPLOYMENT_WIDE
 
-    assert verbs(_parser()) == classified
+    assert verbs(build_parser()) == classified
 
 
 def test_every_change_from_the_cli_is_audited_with_the_operator(
