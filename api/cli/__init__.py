@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scimgate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="scimgate", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(metavar="COMMAND")
 
     def command(name: str, handler: Callable[..., Any], help_text: str) -> argparse.ArgumentParser:

@@ -108,7 +108,7 @@ def create_database_engine(url: str, pool_size: int = 10, reads_only: bool = Fal
     #
     # Reads keep their plans: they are lookups by key and pages walked along an index, whose
     # plan does not change with a table's size once the table has statistics, and planning
-    # the user read costs 0.17 ms, five times what running it does. Without statistics no
+    # the user read costs several times what running it does. Without statistics no
     # plan is right, custom or generic: models/operations/statistics.py sees that a growing
     # directory gets them.
     @event.listens_for(engine, "connect")

@@ -42,8 +42,8 @@ from sqlalchemy.sql import visitors
 MAX_OFFSET = 2**31 - 2
 # SQLAlchemy keeps each engine's compiled statements in an LRU of 500 entries: bounded by
 # count, not by size. A filter of 200 `or`-ed terms compiles to about a megabyte, and each
-# width of filter is a statement of its own, so a client sending filters of every width grew
-# each web process by over 200 MiB. A statement with more bound values than this (a filter
+# width of filter is a statement of its own, so a client sending filters of every width
+# fills it with hundreds of megabytes. A statement with more bound values than this (a filter
 # of about 25 terms; IdPs send one) is compiled each time instead of kept.
 CACHED_STATEMENT_MAX_BINDS = 32
 # Marks such a statement; only a connection's options may name the cache itself.

@@ -60,8 +60,8 @@ def insert_rows(
 
     On PostgreSQL the rows travel as one JSON parameter, which `json_populate_recordset`
     turns back into rows of the table's own column types: orjson writes it in one call,
-    where an array per column would have the driver quote every string on its own (a quarter
-    of a roster batch's time went there). Elsewhere it is an ordinary multi-row INSERT.
+    where an array per column would have the driver quote every string on its own.
+    Elsewhere it is an ordinary multi-row INSERT.
     """
     if not rows:
         return []

@@ -3,8 +3,8 @@
 PostgreSQL picks an index from the table's statistics. A directory table that has never been
 analyzed has none, and the planner then guesses that any index on `organization_id` finds a
 row or two: it served `userName eq` lookups from the listing-order index, reading every user
-of the organization to find one, so a fresh directory's initial push slowed down as it grew
-(1 to 7 ms a lookup at 3,000 users). Autovacuum analyzes a table only once a minute at best,
+of the organization to find one, so a fresh directory's initial push slowed down as it
+grew. Autovacuum analyzes a table only once a minute at best,
 and a push of 10,000 users is over by then.
 
 So the reconcile job, which follows every burst of directory writes, analyzes a table as soon

@@ -56,9 +56,18 @@ CHANGES: list[tuple[str, ...]] = [
 ]
 # Verbs that only read, or run a process; none changes what the audit trail is about.
 READS = {
-    ("org", "list"), ("org", "show"), ("domain", "list"), ("sso", "show"), ("scim", "tokens"),
-    ("audit",), ("roster",), ("teams",), ("events",), ("status",), ("webhook", "status"),
-}  # fmt: skip
+    ("org", "list"),
+    ("org", "show"),
+    ("domain", "list"),
+    ("sso", "show"),
+    ("scim", "tokens"),
+    ("audit",),
+    ("roster",),
+    ("teams",),
+    ("events",),
+    ("status",),
+    ("webhook", "status"),
+}
 PROCESSES = {("db", "upgrade"), ("dev",), ("clock",), ("alive",), ("worker",)}
 # Operator tokens belong to the deployment, not to an organization, and the trail is per
 # organization: the token's name and creation time are its record.
@@ -126,10 +135,18 @@ def test_a_closed_pipe_ends_the_command_quietly(
 
     # When a reader takes one byte and leaves (`scimgate org list | head -c 1`)
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())",
-         "org", "list"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from api.cli import main; sys.exit(main())",
+            "org",
+            "list",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert writer.stdout is not None
     assert writer.stdout.read(1) == b"o"
     writer.stdout.close()
