@@ -8,6 +8,7 @@ from typing import Any
 
 from api.cli.scim import print_scim
 from api.cli.shared import CommandError, administration, on_off, print_json, whole
+from models.admin.views import DomainView, StatusView
 from models.audit.trail import Actor
 from models.core.config import Settings
 from models.core.limits import MAX_SEAT_LIMIT
@@ -128,7 +129,7 @@ def _org_set(args: argparse.Namespace, settings: Settings) -> None:
     print_json(view)
 
 
-def _domain_line(domain: dict[str, Any]) -> str:
+def _domain_line(domain: DomainView) -> str:
     if domain["verified"]:
         return (
             f"{domain['name']:<30} verified {domain['verified_at']} by {domain['verified_by']} "
@@ -179,6 +180,6 @@ def _domain_remove(args: argparse.Namespace, settings: Settings) -> None:
     print(f"removed {args.domain} from {args.org}; its members stay")
 
 
-def print_status(status: dict[str, Any]) -> None:
+def print_status(status: StatusView) -> None:
     members = ", ".join(f"{count} {state}" for state, count in status["members"].items())
     print(f"pending changes: {status['pending_changes']}; members: {members}")

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from api.cli.shared import administration, connect, print_json, show, whole
-from models.audit.trail import Actor
+from models.audit.trail import Actor, AuditRecordView
 from models.core.config import Settings
 from models.core.limits import MAX_BIGINT, MAX_INTEGER
+from models.events.log import EventView
+from models.roster.reconcile import MemberView
 
 
 def register(commands: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -76,7 +78,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> None:
     show(args, records, map(_audit_line, records))
 
 
-def _audit_line(record: dict[str, Any]) -> str:
+def _audit_line(record: AuditRecordView) -> str:
     what = f"{record['method']} {record['path']} {record['status']}" if record["method"] else ""
     return (
         f"{record['id']:>7} {record['occurred_at']} {record['actor']:<28} "
@@ -89,7 +91,7 @@ def _roster(args: argparse.Namespace, settings: Settings) -> None:
     show(args, members, map(_member_line, members))
 
 
-def _member_line(member: dict[str, Any]) -> str:
+def _member_line(member: MemberView) -> str:
     reason = f"  ({member['status_reason']})" if member["status_reason"] else ""
     return (
         f"{member['email']:<40} {member['status']:<12} {member['role']:<8} "
@@ -103,7 +105,8 @@ def _teams(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _events(args: argparse.Namespace, settings: Settings) -> None:
-    admin, payloads, after = administration(settings), [], args.after
+    admin, after = administration(settings), args.after
+    payloads: list[EventView] = []
     # The feed serves pages; follow them until the limit or the end of the log.
     while len(payloads) < args.limit:
         page = admin.events(args.org, after, args.limit - len(payloads))
@@ -114,7 +117,7 @@ def _events(args: argparse.Namespace, settings: Settings) -> None:
     show(args, payloads, map(_event_line, payloads))
 
 
-def _event_line(event: dict[str, Any]) -> str:
+def _event_line(event: EventView) -> str:
     subject = event["data"].get("email") or event["data"].get("team", "")
     return f"{event['sequence']:>6} {event['type']:<20} {subject}"
 
@@ -140,14 +143,15 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> None:
 
 def _status(args: argparse.Namespace, settings: Settings) -> None:
     status = administration(settings).status(args.org)
-    status["queue_backlog"] = _queue_backlog(settings)
-    if args.json:
-        print_json(status)
-        return
-    for key, value in status.items():
-        if key == "members":
-            value = ", ".join(f"{count} {state}" for state, count in value.items())
-        print(f"{key.replace('_', ' '):<28} {value if value is not None else '-'}")
+    shown: dict[str, Any] = {**status, "queue_backlog": _queue_backlog(settings)}
+    members = ", ".join(f"{count} {state}" for state, count in status["members"].items())
+    lines = (
+        f"{key.replace('_', ' '):<28} {members if key == 'members' else value}"
+        if value is not None
+        else f"{key.replace('_', ' '):<28} -"
+        for key, value in shown.items()
+    )
+    show(args, shown, lines)
 
 
 def _queue_backlog(settings: Settings) -> int | None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from api.cli.shared import administration, duration, print_json
+from models.admin.views import ScimView
 from models.audit.trail import Actor
 from models.core.config import Settings
 
@@ -81,7 +82,7 @@ def _scim_tokens(args: argparse.Namespace, settings: Settings) -> None:
     print_scim(view)
 
 
-def print_scim(view: dict[str, Any]) -> None:
+def print_scim(view: ScimView) -> None:
     state = "on" if view["enabled"] else "off"
     missing = view["missing_for_enable"]
     print(f"scim: {state}" + (f" (locked until it has {' and '.join(missing)})" if missing else ""))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.cli.shared import CommandError, administration, print_json
+from models.admin.views import SsoView
 from models.audit.trail import Actor
 from models.core.config import Settings
 from models.sso.connections import MAX_METADATA_BYTES
@@ -48,7 +49,7 @@ def _sso_show(args: argparse.Namespace, settings: Settings) -> None:
     print_sso(administration(settings).sso(args.org), args.json)
 
 
-def print_sso(view: dict[str, Any], as_json: bool) -> None:
+def print_sso(view: SsoView, as_json: bool) -> None:
     if as_json:
         print_json(view)
         return

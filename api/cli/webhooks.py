@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.cli.shared import administration, show, whole
+from models.admin.views import WebhookView
 from models.audit.trail import Actor
 from models.core.config import Settings
 from models.core.limits import MAX_INTEGER
@@ -42,7 +43,7 @@ def _webhook_status(args: argparse.Namespace, settings: Settings) -> None:
     show(args, endpoints, map(_endpoint_line, endpoints))
 
 
-def _endpoint_line(endpoint: dict[str, Any]) -> str:
+def _endpoint_line(endpoint: WebhookView) -> str:
     state = "ok"
     if endpoint["failing_since"]:
         state = f"FAILING since {endpoint['failing_since']}: {endpoint['last_error']}"

@@ -14,77 +14,61 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.audit.trail import Actor, audit_after, audit_payload, record_admin_action
+from models.admin.views import (
+    CredentialsView,
+    DomainView,
+    JitView,
+    NewWebhookView,
+    OperatorTokenView,
+    OrganizationSummary,
+    OrganizationView,
+    ReconcileView,
+    ScimView,
+    SettingsView,
+    SsoView,
+    StatusView,
+    TokenView,
+    WebhookView,
+    domain_view,
+    settings_view,
+    sso_view,
+    status_view,
+    summary_view,
+    token_view,
+)
+from models.audit.trail import (
+    Actor,
+    AuditRecordView,
+    audit_after,
+    audit_payload,
+    record_admin_action,
+)
 from models.core.base import iso
 from models.core.db import Database
 from models.core.errors import InvalidValue
-from models.events.log import event_payload, events_after
+from models.events.log import EventView, event_payload, events_after
 from models.operations.status import organization_status
 from models.organizations import domains as domain_rules
 from models.organizations import rules as org_rules
 from models.organizations.domains import TxtLookup, challenge_record, check_challenge
 from models.organizations.tables import Domain, Organization
 from models.roster.jit import provision_jit_member
-from models.roster.reconcile import full_reconcile, reconcile_organization, roster_of
+from models.roster.reconcile import (
+    MemberView,
+    full_reconcile,
+    reconcile_organization,
+    roster_of,
+)
 from models.roster.tables import Member, MemberStatus
-from models.roster.teams import teams_roster
+from models.roster.teams import TeamView, teams_roster
 from models.sso import connections as sso_rules
 from models.sso.tables import SsoConnection
 from models.tokens import scim as scim_access
 from models.tokens.operators import create_operator_token
-from models.tokens.tables import ScimToken
 from models.webhooks.endpoints import add_endpoint, endpoints_of, replay
 
 # Why a domain given when an organization is created counts as verified.
 CREATION_REASON = "declared by an operator when the organization was created"
-
-
-def domain_view(domain: Domain) -> dict[str, Any]:
-    record = challenge_record(domain)
-    return {
-        "name": domain.name,
-        "verified": domain.verified_at is not None,
-        "verified_at": iso(domain.verified_at),
-        "verified_by": domain.verified_by,
-        "verification_method": domain.verification_method,
-        "txt_record": None
-        if record is None or domain.verified_at is not None
-        else {"name": record.name, "type": "TXT", "value": record.value},
-        "created_at": iso(domain.created_at),
-    }
-
-
-def sso_view(connection: SsoConnection) -> dict[str, Any]:
-    return {
-        "entity_id": connection.entity_id,
-        "sso_url": connection.sso_url,
-        "signing_certificates": [
-            {"sha256_fingerprint": sso_rules.certificate_fingerprint(cert), "base64": cert}
-            for cert in connection.signing_certificates
-        ],
-        "created_by": connection.created_by,
-        "created_at": iso(connection.created_at),
-        "updated_at": iso(connection.updated_at),
-    }
-
-
-def token_view(token: ScimToken) -> dict[str, Any]:
-    return {
-        "prefix": token.prefix,
-        "state": scim_access.token_state(token),
-        "created_at": iso(token.created_at),
-        "expires_at": iso(token.expires_at),
-        "revoked_at": iso(token.revoked_at),
-        "last_used_at": iso(token.last_used_at),
-    }
-
-
-def settings_view(organization: Organization) -> dict[str, Any]:
-    return {
-        "jit_enabled": organization.jit_enabled,
-        "jit_with_scim": organization.jit_with_scim,
-        "seat_limit": organization.seat_limit,
-    }
 
 
 # The events feed serves at most this many events a page; clients follow `next_after`.
@@ -103,16 +87,13 @@ class Administration:
 
     # Organizations
 
-    def list_organizations(self) -> list[dict[str, Any]]:
+    def list_organizations(self) -> list[OrganizationSummary]:
         with self._database.reading() as session:
-            return [
-                {"slug": o.slug, "name": o.name, "scim_enabled": o.scim_enabled}
-                for o in org_rules.list_organizations(session)
-            ]
+            return [summary_view(o) for o in org_rules.list_organizations(session)]
 
     def create_organization(
         self, actor: Actor, slug: str, name: str, verified_domains: list[str] | None = None
-    ) -> dict[str, Any]:
+    ) -> OrganizationView:
         """Create an organization; domains given here go through the audited override."""
         with self._database.writing() as session:
             organization = org_rules.create_organization(session, slug, name)
@@ -128,23 +109,23 @@ class Administration:
                 self._force_verify(session, actor, organization, domain_name, CREATION_REASON)
             return self._organization_view(session, organization)
 
-    def organization(self, slug: str) -> dict[str, Any]:
+    def organization(self, slug: str) -> OrganizationView:
         with self._database.reading() as session:
             return self._organization_view(session, org_rules.get_organization(session, slug))
 
     # Domains
 
-    def list_domains(self, slug: str) -> list[dict[str, Any]]:
+    def list_domains(self, slug: str) -> list[DomainView]:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return [domain_view(d) for d in domain_rules.list_domains(session, organization)]
 
-    def domain(self, slug: str, name: str) -> dict[str, Any]:
+    def domain(self, slug: str, name: str) -> DomainView:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return domain_view(domain_rules.get_domain(session, organization, name))
 
-    def add_domain(self, actor: Actor, slug: str, name: str) -> dict[str, Any]:
+    def add_domain(self, actor: Actor, slug: str, name: str) -> DomainView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             domain = domain_rules.add_domain(session, organization, name)
@@ -153,7 +134,7 @@ class Administration:
 
     def verify_domain(
         self, actor: Actor, slug: str, name: str, *, force: bool = False, reason: str | None = None
-    ) -> dict[str, Any]:
+    ) -> DomainView:
         """Look the challenge up in DNS (outside any transaction), then record the proof.
 
         With `force`, an operator vouches for the domain instead, and must say why: the
@@ -193,9 +174,7 @@ class Administration:
             )
             return domain_view(verified)
 
-    def force_verify_domain(
-        self, actor: Actor, slug: str, name: str, reason: str
-    ) -> dict[str, Any]:
+    def force_verify_domain(self, actor: Actor, slug: str, name: str, reason: str) -> DomainView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             return domain_view(self._force_verify(session, actor, organization, name, reason))
@@ -215,12 +194,12 @@ class Administration:
 
     # SSO connection
 
-    def sso(self, slug: str) -> dict[str, Any]:
+    def sso(self, slug: str) -> SsoView:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return sso_view(sso_rules.get_sso_connection(session, organization))
 
-    def set_sso(self, actor: Actor, slug: str, metadata_xml: bytes | str) -> dict[str, Any]:
+    def set_sso(self, actor: Actor, slug: str, metadata_xml: bytes | str) -> SsoView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             connection, replaced = sso_rules.set_sso_connection(
@@ -257,14 +236,14 @@ class Administration:
 
     # SCIM
 
-    def scim(self, slug: str) -> dict[str, Any]:
+    def scim(self, slug: str) -> ScimView:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return self._scim_view(session, organization)
 
     def enable_scim(
         self, actor: Actor, slug: str, expires_in: timedelta | None = None
-    ) -> dict[str, Any]:
+    ) -> CredentialsView:
         """Turn SCIM on; the answer holds the token, the only time it is ever shown."""
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
@@ -279,7 +258,7 @@ class Administration:
             )
             return self._credentials(session, organization, token.secret, token.prefix)
 
-    def disable_scim(self, actor: Actor, slug: str) -> dict[str, Any]:
+    def disable_scim(self, actor: Actor, slug: str) -> ScimView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             revoked = scim_access.disable_scim(session, organization)
@@ -295,7 +274,7 @@ class Administration:
 
     def rotate_scim_token(
         self, actor: Actor, slug: str, grace: timedelta, expires_in: timedelta | None = None
-    ) -> dict[str, Any]:
+    ) -> CredentialsView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             token = scim_access.rotate_scim_token(session, organization, grace, expires_in)
@@ -309,7 +288,7 @@ class Administration:
             )
             return self._credentials(session, organization, token.secret, token.prefix)
 
-    def revoke_scim_token(self, actor: Actor, slug: str, prefix: str) -> dict[str, Any]:
+    def revoke_scim_token(self, actor: Actor, slug: str, prefix: str) -> TokenView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             token = scim_access.revoke_scim_token(session, organization, prefix)
@@ -318,11 +297,11 @@ class Administration:
 
     # Settings
 
-    def settings(self, slug: str) -> dict[str, Any]:
+    def settings(self, slug: str) -> SettingsView:
         with self._database.reading() as session:
             return settings_view(org_rules.get_organization(session, slug))
 
-    def update_settings(self, actor: Actor, slug: str, **changes: Any) -> dict[str, Any]:
+    def update_settings(self, actor: Actor, slug: str, **changes: Any) -> SettingsView:
         """Change JIT and seat settings (see `organizations.update_settings` for the names)."""
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
@@ -335,7 +314,7 @@ class Administration:
 
     # Members
 
-    def roster(self, slug: str) -> list[dict[str, Any]]:
+    def roster(self, slug: str) -> list[MemberView]:
         with self._database.reading() as session:
             return roster_of(session, org_rules.get_organization(session, slug).id)
 
@@ -347,7 +326,7 @@ class Administration:
         given_name: str | None = None,
         family_name: str | None = None,
         display_name: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> JitView:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             result = provision_jit_member(
@@ -371,13 +350,13 @@ class Administration:
                 "display_name": result.display_name,
             }
 
-    def teams(self, slug: str) -> list[dict[str, Any]]:
+    def teams(self, slug: str) -> list[TeamView]:
         with self._database.reading() as session:
             return teams_roster(session, org_rules.get_organization(session, slug).id)
 
     def reconcile(
         self, actor: Actor, slug: str, *, full: bool = False, batch_size: int = 1000
-    ) -> dict[str, Any]:
+    ) -> ReconcileView:
         """Apply the organization's pending changes now, or with `full` compare everything
         and repair drift; the job a worker would run, run here, and audited."""
         with self._database.reading() as session:
@@ -402,7 +381,7 @@ class Administration:
 
     # Webhooks
 
-    def add_webhook(self, actor: Actor, slug: str, url: str) -> dict[str, Any]:
+    def add_webhook(self, actor: Actor, slug: str, url: str) -> NewWebhookView:
         """A new endpoint for the organization's events, and its signing secret (shown once)."""
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
@@ -412,7 +391,7 @@ class Administration:
             )
             return {"id": endpoint_id, "url": url, "secret": secret}
 
-    def webhooks(self, slug: str) -> list[dict[str, Any]]:
+    def webhooks(self, slug: str) -> list[WebhookView]:
         """Each endpoint's progress through the event log, and its failures."""
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
@@ -447,7 +426,7 @@ class Administration:
 
     # Events
 
-    def events(self, slug: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    def events(self, slug: str, after: int = 0, limit: int = 100) -> list[EventView]:
         """The organization's events after a sequence number, in order: the events feed."""
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
@@ -456,19 +435,19 @@ class Administration:
 
     # Status and audit
 
-    def status(self, slug: str) -> dict[str, Any]:
+    def status(self, slug: str) -> StatusView:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return self._status(session, organization)
 
-    def audit(self, slug: str, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    def audit(self, slug: str, after: int = 0, limit: int = 100) -> list[AuditRecordView]:
         with self._database.reading() as session:
             organization = org_rules.get_organization(session, slug)
             return [audit_payload(r) for r in audit_after(session, organization.id, after, limit)]
 
     # Operators
 
-    def create_operator_token(self, name: str) -> dict[str, Any]:
+    def create_operator_token(self, name: str) -> OperatorTokenView:
         with self._database.writing() as session:
             token = create_operator_token(session, name)
             return {"name": name, "prefix": token.prefix, "token": token.secret}
@@ -491,14 +470,14 @@ class Administration:
 
     def _credentials(
         self, session: Session, organization: Organization, secret: str, prefix: str
-    ) -> dict[str, Any]:
+    ) -> CredentialsView:
         return {
             **self._scim_view(session, organization),
             "token": secret,
             "token_prefix": prefix,
         }
 
-    def _scim_view(self, session: Session, organization: Organization) -> dict[str, Any]:
+    def _scim_view(self, session: Session, organization: Organization) -> ScimView:
         tokens = session.scalars(scim_access.scim_tokens_of(organization.id))
         return {
             "enabled": organization.scim_enabled,
@@ -507,7 +486,7 @@ class Administration:
             "tokens": [token_view(token) for token in tokens],
         }
 
-    def _status(self, session: Session, organization: Organization) -> dict[str, Any]:
+    def _status(self, session: Session, organization: Organization) -> StatusView:
         """The operator's status of the organization, with its members counted by status."""
         members = dict(
             session.execute(
@@ -516,12 +495,12 @@ class Administration:
                 .group_by(Member.status)
             ).all()
         )
-        return {
-            **organization_status(session, organization).as_dict(),
-            "members": {str(status): members.get(status, 0) for status in MemberStatus},
-        }
+        return status_view(
+            organization_status(session, organization).as_dict(),
+            {str(status): members.get(status, 0) for status in MemberStatus},
+        )
 
-    def _organization_view(self, session: Session, organization: Organization) -> dict[str, Any]:
+    def _organization_view(self, session: Session, organization: Organization) -> OrganizationView:
         connection = session.scalar(
             select(SsoConnection).where(SsoConnection.organization_id == organization.id)
         )

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Select, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -112,7 +112,22 @@ def audit_after(
     return list(session.scalars(query.limit(limit)))
 
 
-def audit_payload(record: AuditRecord) -> dict[str, Any]:
+class AuditRecordView(TypedDict):
+    id: int
+    occurred_at: str
+    kind: str
+    actor: str
+    action: str
+    method: str | None
+    path: str | None
+    status: int | None
+    latency_ms: float | None
+    token_prefix: str | None
+    target: str | None
+    details: dict[str, Any]
+
+
+def audit_payload(record: AuditRecord) -> AuditRecordView:
     """The public shape of an audit record, for the admin API and `scimgate audit --json`."""
     return {
         "id": record.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -96,7 +96,16 @@ def events_after(
     )
 
 
-def event_payload(event: Event, organization_slug: str) -> dict[str, Any]:
+class EventView(TypedDict):
+    id: str
+    organization: str
+    sequence: int
+    type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+
+def event_payload(event: Event, organization_slug: str) -> EventView:
     """The public shape of an event, as webhooks and the feed deliver it."""
     return {
         "id": event.id,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import ColumnElement, any_, delete, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
@@ -689,7 +689,16 @@ def _orphaned_members(session: Session, organization_id: int) -> list[tuple[Memb
     return [(member, email) for member, email in session.execute(query)]
 
 
-def roster_of(session: Session, organization_id: int) -> list[dict[str, Any]]:
+class MemberView(TypedDict):
+    email: str
+    status: str
+    status_reason: str | None
+    role: str
+    display_name: str | None
+    source: str
+
+
+def roster_of(session: Session, organization_id: int) -> list[MemberView]:
     """Every member of an organization, removed ones included, ordered by email."""
     query = (
         select(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Protocol, TypedDict, cast
 
 from sqlalchemy import (
     Select,
@@ -571,10 +571,16 @@ def _emails(session: Session, member_ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
-def teams_roster(session: Session, organization_id: int) -> list[dict[str, Any]]:
+class TeamView(TypedDict):
+    name: str
+    group_id: str | None
+    members: list[str]
+
+
+def teams_roster(session: Session, organization_id: int) -> list[TeamView]:
     """Every active team of an organization with its members' emails, ordered by name."""
     teams = list(session.scalars(teams_of(organization_id).order_by(func.lower(Team.name))))
-    found = []
+    found: list[TeamView] = []
     for team in teams:
         emails = session.scalars(
             select(Account.email)
