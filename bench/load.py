@@ -26,6 +26,8 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from tests.support.scim import okta_user
+
 SCIM_JSON = "application/scim+json; charset=utf-8"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -39,22 +41,6 @@ REQUEST_TIMEOUT_SECONDS = 60
 def emails(count: int, domain: str = "example.com", start: int = 0) -> list[str]:
     """userNNNNNN@domain for NNNNNN in [start, start + count): the names every scenario uses."""
     return [f"user{i:06d}@{domain}" for i in range(start, start + count)]
-
-
-def okta_user(email: str, given: str = "Ada", family: str = "Lovelace") -> dict[str, Any]:
-    """The body Okta POSTs to create a user, as tests/support/scim.py's okta_user."""
-    return {
-        "schemas": [USER_SCHEMA],
-        "userName": email,
-        "name": {"givenName": given, "familyName": family},
-        "emails": [{"primary": True, "value": email, "type": "work"}],
-        "displayName": f"{given} {family}",
-        "locale": "en-US",
-        "externalId": "00u" + hashlib.sha256(email.encode()).hexdigest()[:17],
-        "groups": [],
-        "password": "1mz050nq",
-        "active": True,
-    }
 
 
 def entra_user(email: str) -> dict[str, Any]:

@@ -28,7 +28,8 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
-from bench.load import emails, okta_user
+from bench.load import emails
+from tests.support.scim import okta_user
 
 
 def create_app(token: str) -> BearerTokenApplication:

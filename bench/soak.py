@@ -45,7 +45,7 @@ import orjson
 
 from api.routing import Access, declared_routes
 from bench.deploy import UNTHROTTLED, FreshDatabase, children, memory_mb
-from bench.load import emails, okta_user
+from bench.load import emails
 from bench.report import machine
 from models.core.config import Settings
 from models.core.db import Database
@@ -53,7 +53,7 @@ from tests.support.admin import operator_token
 from tests.support.hostile import hostile_cases
 from tests.support.processes import Stack
 from tests.support.routes import concrete_path, spellings
-from tests.support.scim import OrganizationFixture
+from tests.support.scim import OrganizationFixture, okta_user
 from tests.support.services import POSTGRES_ENV, RedisServer
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from models.admin.views import (
     CredentialsView,
     DomainView,
-    JitView,
     NewWebhookView,
     OperatorTokenView,
     OrganizationSummary,
@@ -52,7 +51,7 @@ from models.organizations import domains as domain_rules
 from models.organizations import rules as org_rules
 from models.organizations.domains import TxtLookup, challenge_record, check_challenge
 from models.organizations.tables import Domain, Organization
-from models.roster.jit import provision_jit_member
+from models.roster.jit import JitResult, provision_jit_member
 from models.roster.reconcile import (
     MemberView,
     full_reconcile,
@@ -326,29 +325,22 @@ class Administration:
         given_name: str | None = None,
         family_name: str | None = None,
         display_name: str | None = None,
-    ) -> JitView:
+    ) -> JitResult:
         with self._database.writing() as session:
             organization = org_rules.get_organization(session, slug)
             result = provision_jit_member(
                 session, organization.id, email, given_name, family_name, display_name
             )
-            if result.outcome != "existing":
+            if result["outcome"] != "existing":
                 record_admin_action(
                     session,
                     organization.id,
                     actor,
                     "member.jit_provisioned",
-                    result.email,
-                    {"outcome": result.outcome},
+                    result["email"],
+                    {"outcome": result["outcome"]},
                 )
-            return {
-                "outcome": result.outcome,
-                "email": result.email,
-                "status": result.status,
-                "role": result.role,
-                "source": result.source,
-                "display_name": result.display_name,
-            }
+            return result
 
     def teams(self, slug: str) -> list[TeamView]:
         with self._database.reading() as session:

@@ -109,15 +109,6 @@ class OrganizationView(TypedDict):
     status: StatusView
 
 
-class JitView(TypedDict):
-    outcome: str
-    email: str
-    status: str
-    role: str
-    source: str
-    display_name: str | None
-
-
 class ReconcileView(TypedDict):
     organization_id: int
     rows_applied: int

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, String, func, literal
 from sqlalchemy.ext.compiler import compiles
@@ -57,6 +57,8 @@ def _keys(keys: JsonPath) -> tuple[str | int, ...]:
     return tuple(keys)
 
 
+_T = TypeVar("_T")
+
 # The path (and expected value) are part of the SQL text, so they must be part of the
 # statement cache key too: two filters differing only in a path must not share SQL.
 _WITH_KEYS = [
@@ -80,7 +82,19 @@ def _postgresql_path(keys: JsonPath) -> str:
     return "'{" + ",".join(f'"{key}"' for key in keys) + "}'"
 
 
-class json_text(FunctionElement[str]):
+class _AtPath(FunctionElement[_T]):
+    """A function of a JSON document and a path into it; each kind says what it reads there."""
+
+    inherit_cache = True
+
+    _traverse_internals = _WITH_KEYS
+
+    def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
+        self.keys = _keys(keys)
+        super().__init__(document)
+
+
+class json_text(_AtPath[str]):
     """The string at a path of a JSON value, or NULL when it is missing or JSON null.
 
     Only meaningful where the schema says the value is a string; documents are validated
@@ -89,12 +103,6 @@ class json_text(FunctionElement[str]):
 
     type = String()
     inherit_cache = True
-
-    _traverse_internals = _WITH_KEYS
-
-    def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
-        self.keys = _keys(keys)
-        super().__init__(document)
 
 
 @compiles(json_text, "sqlite")
@@ -109,7 +117,7 @@ def _json_text_postgresql(element: json_text, compiler: SQLCompiler, **kw: Any) 
     return f"({document} #>> {_postgresql_path(element.keys)})"
 
 
-class json_boolean_is(FunctionElement[bool]):
+class json_boolean_is(_AtPath[bool]):
     """Whether the value at a path is the JSON boolean given: never NULL."""
 
     type = Boolean()
@@ -118,9 +126,8 @@ class json_boolean_is(FunctionElement[bool]):
     _traverse_internals = [*_WITH_KEYS, ("value", InternalTraversal.dp_plain_obj)]  # noqa: RUF012
 
     def __init__(self, document: ColumnElement[Any], keys: JsonPath, value: bool) -> None:
-        self.keys = _keys(keys)
         self.value = bool(value)
-        super().__init__(document)
+        super().__init__(document, keys)
 
 
 @compiles(json_boolean_is, "sqlite")
@@ -138,17 +145,11 @@ def _json_boolean_postgresql(element: json_boolean_is, compiler: SQLCompiler, **
     return f"coalesce(({document} #> {path}) = '{expected}'::jsonb, false)"
 
 
-class json_is_set(FunctionElement[bool]):
+class json_is_set(_AtPath[bool]):
     """Whether a path of a JSON value holds anything but JSON null: never NULL."""
 
     type = Boolean()
     inherit_cache = True
-
-    _traverse_internals = _WITH_KEYS
-
-    def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
-        self.keys = _keys(keys)
-        super().__init__(document)
 
 
 @compiles(json_is_set, "sqlite")
@@ -164,17 +165,11 @@ def _json_is_set_postgresql(element: json_is_set, compiler: SQLCompiler, **kw: A
     return f"coalesce(jsonb_typeof({document} #> {path}) <> 'null', false)"
 
 
-class json_boolean(FunctionElement[bool]):
+class json_boolean(_AtPath[bool]):
     """The JSON boolean at a path as a SQL boolean (NULL when unset), for sorting."""
 
     type = Boolean()
     inherit_cache = True
-
-    _traverse_internals = _WITH_KEYS
-
-    def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
-        self.keys = _keys(keys)
-        super().__init__(document)
 
 
 @compiles(json_boolean, "sqlite")
@@ -194,19 +189,13 @@ def _json_boolean_value_postgresql(element: json_boolean, compiler: SQLCompiler,
     )
 
 
-class json_elements(FunctionElement[Any]):
+class json_elements(_AtPath[Any]):
     """The elements of the JSON array at a path, as a table with one column, `value`.
 
     Use as `json_elements(document, keys).table_valued(...)`; see `array_elements`.
     """
 
     inherit_cache = True
-
-    _traverse_internals = _WITH_KEYS
-
-    def __init__(self, document: ColumnElement[Any], keys: JsonPath) -> None:
-        self.keys = _keys(keys)
-        super().__init__(document)
 
 
 @compiles(json_elements, "sqlite")

@@ -21,12 +21,29 @@ from models.core.base import Base, Document, Timestamp, UTCDateTime, UuidPK
 SCIM_NAME_LENGTH = 255
 
 
-def dirty(table: type[DirectoryUser] | type[DirectoryGroup]) -> ColumnElement[bool]:
+class AppliedRow:
+    """What a directory row the roster applies has, users and groups alike."""
+
+    # The SCIM attributes as stored: not `id` and `meta`, which the columns give, nor a
+    # group's `members`, which are rows of their own.
+    document: Mapped[dict[str, Any]] = mapped_column(Document)
+    # The ETag: bumped by every change a client can see.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped only by changes the roster cares about; the worker catches up to it.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    # A deleted row stays as a tombstone until the roster has applied its removal.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def dirty(table: type[AppliedRow]) -> ColumnElement[bool]:
     """A row the roster has not applied yet: the outbox's one condition."""
     return table.generation > table.applied_generation
 
 
-class DirectoryUser(Base):
+class DirectoryUser(AppliedRow, Base):
     """A SCIM User as the IdP last sent it: the canonical document plus indexed columns."""
 
     __tablename__ = "directory_users"
@@ -37,17 +54,6 @@ class DirectoryUser(Base):
     external_id: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
     display_name: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The SCIM attributes without `id` and `meta`, which are derived from the columns.
-    document: Mapped[dict[str, Any]] = mapped_column(Document)
-    # The ETag: bumped by every change a client can see.
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    # Bumped only by changes the roster cares about; the worker catches up to it.
-    generation: Mapped[int] = mapped_column(Integer, default=1)
-    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[Timestamp]
-    updated_at: Mapped[Timestamp]
-    # A deleted user stays as a tombstone until the roster has applied its removal.
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 Index(
@@ -89,7 +95,7 @@ Index(
 )
 
 
-class DirectoryGroup(Base):
+class DirectoryGroup(AppliedRow, Base):
     """A SCIM Group as the IdP last sent it, without its members (see DirectoryGroupMember)."""
 
     __tablename__ = "directory_groups"
@@ -98,14 +104,6 @@ class DirectoryGroup(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     display_name: Mapped[str] = mapped_column(String(SCIM_NAME_LENGTH))
     external_id: Mapped[str | None] = mapped_column(String(SCIM_NAME_LENGTH))
-    # The SCIM attributes without `id`, `meta` and `members`.
-    document: Mapped[dict[str, Any]] = mapped_column(Document)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    generation: Mapped[int] = mapped_column(Integer, default=1)
-    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[Timestamp]
-    updated_at: Mapped[Timestamp]
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 Index(

@@ -9,7 +9,7 @@ on SCIM manages it and the IdP's values win.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,8 +29,7 @@ class JitRefused(Conflict):
     """The organization does not take JIT members now (off, no SSO, seat limit reached)."""
 
 
-@dataclass(frozen=True)
-class JitResult:
+class JitResult(TypedDict):
     """What JIT did: "created" a member, "rejoined" a removed one, or found one "existing"."""
 
     outcome: str
@@ -123,11 +122,11 @@ def _display_name(
 
 
 def _result(outcome: str, email: str, member: Member) -> JitResult:
-    return JitResult(
-        outcome=outcome,
-        email=email,
-        status=member.status,
-        role=member.role,
-        source=member.source,
-        display_name=member.display_name,
-    )
+    return {
+        "outcome": outcome,
+        "email": email,
+        "status": member.status,
+        "role": member.role,
+        "source": member.source,
+        "display_name": member.display_name,
+    }

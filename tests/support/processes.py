@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from api.dev import free_port
+from api.dev import free_port, gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -117,18 +117,7 @@ class Stack:
         self.metrics_ports[name] = free_port()
         self.start(
             name,
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "deploy/gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                *sized,
-                *options,
-                app,
-            ],
+            gunicorn_command(f"127.0.0.1:{self.port}", *sized, *options, app=app),
             env={
                 "SCIMGATE_WEB_METRICS_PORT": str(self.metrics_ports[name]),
                 "SCIMGATE_WEB_METRICS_HOST": "127.0.0.1",

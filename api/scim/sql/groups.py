@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, func, not_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, not_, select
 
 from api.scim.groups import (
     CORE_GROUP_SCHEMA,
@@ -64,29 +64,23 @@ class MembersTable:
                 return ConstantValue("User")
             return _MemberReference()
 
-        return exists(
-            select(1)
-            .select_from(DirectoryGroupMember)
-            .join(DirectoryUser, DirectoryUser.id == DirectoryGroupMember.user_id)
-            .where(
-                DirectoryGroupMember.group_id == DirectoryGroup.id,
-                DirectoryUser.deleted_at.is_(None),
-                condition(reader),
-            )
-        )
+        return exists(_live_members().where(condition(reader)))
 
     def is_absent(self) -> ColumnElement[bool]:
-        return not_(
-            exists(
-                select(1)
-                .select_from(DirectoryGroupMember)
-                .join(DirectoryUser, DirectoryUser.id == DirectoryGroupMember.user_id)
-                .where(
-                    DirectoryGroupMember.group_id == DirectoryGroup.id,
-                    DirectoryUser.deleted_at.is_(None),
-                )
-            )
+        return not_(exists(_live_members()))
+
+
+def _live_members() -> Select[int]:
+    """The membership rows of the group being filtered whose users are live."""
+    return (
+        select(1)
+        .select_from(DirectoryGroupMember)
+        .join(DirectoryUser, DirectoryUser.id == DirectoryGroupMember.user_id)
+        .where(
+            DirectoryGroupMember.group_id == DirectoryGroup.id,
+            DirectoryUser.deleted_at.is_(None),
         )
+    )
 
 
 GROUP_MAPPING = ResourceMapping(
