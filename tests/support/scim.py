@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from models.organizations.domains import force_verify_domain
 from models.organizations.rules import create_organization
 from models.sso.connections import set_sso_connection
 from models.tokens.scim import enable_scim
+from tests.support.clients import BearerClient
 from tests.support.saml import idp_metadata
 
 SCIM_JSON = "application/scim+json; charset=utf-8"
@@ -42,48 +42,16 @@ class OrganizationFixture:
             return cls(id=organization.id, slug=slug, token=token)
 
 
-class ScimClient:
-    """falcon.testing with the organization's base path and bearer token filled in."""
+class ScimClient(BearerClient):
+    """An organization's SCIM API, as its IdP: SCIM JSON in and out under its base URL."""
+
+    media_type = SCIM_JSON
+    accept = SCIM_JSON
+    # A str body is a JSON string, as an IdP would send it; bytes go as they are.
+    raw_bodies = (bytes,)
 
     def __init__(self, app: falcon.App, organization: str, token: str) -> None:
-        self._client = falcon.testing.TestClient(app)
-        self.base = f"/scim/v2/{organization}"
-        self.token = token
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> falcon.testing.Result:
-        all_headers = {"Authorization": f"Bearer {token or self.token}", "Accept": SCIM_JSON}
-        if isinstance(body, bytes):
-            kwargs["body"] = body
-        elif body is not None:
-            all_headers["Content-Type"] = SCIM_JSON
-            kwargs["body"] = json.dumps(body)
-        all_headers.update(headers or {})
-        return self._client.simulate_request(
-            method, self.base + path, headers=all_headers, **kwargs
-        )
-
-    def get(self, path: str, **kwargs: Any) -> falcon.testing.Result:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, body: Any, **kwargs: Any) -> falcon.testing.Result:
-        return self.request("POST", path, body, **kwargs)
-
-    def put(self, path: str, body: Any, **kwargs: Any) -> falcon.testing.Result:
-        return self.request("PUT", path, body, **kwargs)
-
-    def patch(self, path: str, body: Any, **kwargs: Any) -> falcon.testing.Result:
-        return self.request("PATCH", path, body, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> falcon.testing.Result:
-        return self.request("DELETE", path, **kwargs)
+        super().__init__(app, f"/scim/v2/{organization}", token)
 
 
 def okta_user(email: str, given: str = "Ada", family: str = "Lovelace", **extra: Any) -> dict:
