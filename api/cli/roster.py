@@ -75,10 +75,10 @@ def _jit(args: argparse.Namespace, settings: Settings) -> None:
 
 def _audit(args: argparse.Namespace, settings: Settings) -> None:
     records = administration(settings).audit(args.org, args.after, args.limit)
-    show(args, records, map(_audit_line, records))
+    show(args, records, map(audit_line, records))
 
 
-def _audit_line(record: AuditRecordView) -> str:
+def audit_line(record: AuditRecordView) -> str:
     what = f"{record['method']} {record['path']} {record['status']}" if record["method"] else ""
     return (
         f"{record['id']:>7} {record['occurred_at']} {record['actor']:<28} "

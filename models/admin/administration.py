@@ -439,10 +439,19 @@ class Administration:
 
     # Operators
 
-    def create_operator_token(self, name: str) -> OperatorTokenView:
+    def create_operator_token(self, actor: Actor, name: str) -> OperatorTokenView:
+        """A new operator token, shown once; the deployment's audit trail records it."""
         with self._database.writing() as session:
             token = create_operator_token(session, name)
+            record_admin_action(
+                session, None, actor, "operator_token.created", token.prefix, {"name": name}
+            )
             return {"name": name, "prefix": token.prefix, "token": token.secret}
+
+    def deployment_audit(self, after: int = 0, limit: int = 100) -> list[AuditRecordView]:
+        """The deployment's own audit records: actions on no organization."""
+        with self._database.reading() as session:
+            return [audit_payload(r) for r in audit_after(session, None, after, limit)]
 
     # Views that need a session
 

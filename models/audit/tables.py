@@ -11,12 +11,17 @@ from models.core.base import Base, Document, Timestamp
 
 
 class AuditRecord(Base):
-    """One SCIM request or admin action on an organization; never a secret or a body."""
+    """One SCIM request or admin action; never a secret or a body.
+
+    An action on the deployment itself (an operator token created) has no organization.
+    """
 
     __tablename__ = "audit_records"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
     occurred_at: Mapped[Timestamp]
     # "scim" for a request of the IdP, "admin" for an operator's action.
     kind: Mapped[str] = mapped_column(String(16))

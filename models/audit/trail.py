@@ -78,13 +78,14 @@ class AuditEntry:
 
 def record_admin_action(
     session: Session,
-    organization_id: int,
+    organization_id: int | None,
     actor: Actor,
     action: str,
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append an admin action to the trail inside the caller's transaction."""
+    """Append an admin action to the trail inside the caller's transaction; an action on
+    the deployment itself has no `organization_id`."""
     session.add(
         AuditRecord(
             organization_id=organization_id,
@@ -104,11 +105,19 @@ def audit_of(organization_id: int) -> Select[AuditRecord]:
 
 
 def audit_after(
-    session: Session, organization_id: int, after: int = 0, limit: int = 100
+    session: Session, organization_id: int | None, after: int = 0, limit: int = 100
 ) -> list[AuditRecord]:
-    """Records with an id above `after`, oldest first; page on with the last id seen."""
+    """Records with an id above `after`, oldest first; page on with the last id seen.
+
+    `organization_id` None: the deployment's own records (operator tokens created).
+    """
     limit = max(1, min(limit, MAX_PAGE))
-    query = audit_of(organization_id).where(AuditRecord.id > after).order_by(AuditRecord.id)
+    scope = (
+        select(AuditRecord).where(AuditRecord.organization_id.is_(None))
+        if organization_id is None
+        else audit_of(organization_id)
+    )
+    query = scope.where(AuditRecord.id > after).order_by(AuditRecord.id)
     return list(session.scalars(query.limit(limit)))
 
 

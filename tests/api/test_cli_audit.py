@@ -7,6 +7,7 @@ fails the test, and a verb classified as a change that writes no record fails it
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,7 @@ CHANGES: list[tuple[str, ...]] = [
     ("webhook", "replay", "acme", "--from", "1"),
     ("scim", "disable", "acme"),
     ("sso", "remove", "acme"),
+    ("operator", "token", "create", "bob"),
 ]
 # Verbs that only read, or run a process; none changes what the audit trail is about.
 READS = {
@@ -67,11 +69,9 @@ READS = {
     ("events",),
     ("status",),
     ("webhook", "status"),
+    ("operator", "audit"),
 }
 PROCESSES = {("db", "upgrade"), ("dev",), ("clock",), ("alive",), ("worker",)}
-# Operator tokens belong to the deployment, not to an organization, and the trail is per
-# organization: the token's name and creation time are its record.
-DEPLOYMENT_WIDE = {("operator", "token", "create")}
 
 
 def words(command: tuple[str, ...]) -> tuple[str, ...]:
@@ -84,7 +84,7 @@ def words(command: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def test_every_verb_is_classified():
-    classified = {words(c) for c in CHANGES} | READS | PROCESSES | DEPLOYMENT_WIDE
+    classified = {words(c) for c in CHANGES} | READS | PROCESSES
 
     assert verbs(build_parser()) == classified
 
@@ -155,3 +155,20 @@ def test_a_closed_pipe_ends_the_command_quietly(
     # Then the command stops as SIGPIPE would have stopped it, and says nothing
     assert err == b""
     assert writer.returncode == 128 + signal.SIGPIPE
+
+
+def test_the_deployment_s_own_trail_holds_operator_tokens_created(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("SCIMGATE_DATABASE_URL", database_url)
+    assert main(["operator", "token", "create", "carol"]) == 0
+    capsys.readouterr()
+
+    assert main(["operator", "audit", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+
+    assert [(r["action"], r["details"]) for r in records] == [
+        ("operator_token.created", {"name": "carol"})
+    ]
+    assert records[0]["actor"].startswith("cli ")
+    assert records[0]["target"] and "scimgate" not in records[0]["target"]
