@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import falcon
@@ -44,11 +45,37 @@ class RequestSettings:
         # so the client's next request on it would fail unanswered. Past the limit, closing
         # is the point.
         if req.content_length and req.content_length <= self._max_body_bytes:
-            try:
-                req.bounded_stream.exhaust()
-            except Exception as error:
-                # The client went away or the body broke: gunicorn closes the connection.
-                log.debug("an unread body could not be drained: %s", type(error).__name__)
+            drain_unread_body(req)
+
+
+# An IdP sends its body in milliseconds; one not sent within this is left to gunicorn,
+# whose own drain then gives up and closes the connection (as it did before this drain).
+DRAIN_SECONDS = 2.0
+DRAIN_CHUNK = 64 * 1024
+
+
+def drain_unread_body(req: falcon.Request) -> None:
+    """Read what is left of the body, for at most DRAIN_SECONDS in all; under gunicorn only.
+
+    Under another server there is no socket to bound the reads by, and that server drains
+    or closes as it sees fit. Whatever is left when time is up, gunicorn's own drain finds,
+    and it then closes the connection.
+    """
+    sock = req.env.get("gunicorn.socket")
+    if sock is None:
+        return
+    previous = sock.gettimeout()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            if not req.bounded_stream.read(DRAIN_CHUNK):
+                return
+    except Exception as error:
+        # The client went away, stalled or broke the body: gunicorn closes the connection.
+        log.debug("an unread body could not be drained: %s", type(error).__name__)
+    finally:
+        sock.settimeout(previous)
 
 
 class ScimAuthentication:

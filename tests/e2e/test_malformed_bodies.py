@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -228,3 +229,22 @@ def test_a_refused_body_is_read_to_its_end_so_the_connection_serves_the_next_req
     assert refusal.status == 401, refusal
     assert refusal.headers["connection"] == "keep-alive"
     assert created.status == 201, created
+
+
+def test_a_body_announced_and_never_sent_holds_no_thread_for_long(deployment: Deployment):
+    # Given a request that announces a body and sends none, to a route that refuses it unread
+    with socket.create_connection(("127.0.0.1", deployment.stack.port), timeout=30) as sock:
+        announced = {"Content-Length": "1000"}
+        send(sock, deployment, "POST", "/scim/v2/globex-corp/Users", announced, b"")
+        refusal = read_answer(sock)
+        started = time.monotonic()
+
+        # When the client sends nothing more
+        sock.settimeout(30)
+        closed = sock.recv(1) == b""
+
+    # Then the server lets the connection go within its drain deadlines, not when the client
+    # decides to (the thread that drains it is busy until then)
+    assert refusal.status == 401
+    assert closed
+    assert time.monotonic() - started < 15
