@@ -62,7 +62,8 @@ def drain_unread_body(req: falcon.Request) -> None:
     and it then closes the connection.
     """
     sock = req.env.get("gunicorn.socket")
-    if sock is None:
+    # Most bodies were read whole by their route: nothing to wait for, no socket to touch.
+    if sock is None or req.bounded_stream.eof:
         return
     previous = sock.gettimeout()
     deadline = time.monotonic() + DRAIN_SECONDS

@@ -69,10 +69,10 @@ def clock_ticks(client: redis.Redis) -> dict[str, int]:
     return {job: int(count or 0) for job, count in zip(jobs, counts, strict=True)}
 
 
-def queue_backlog(client: redis.Redis, queue_names: tuple[str, ...] = WORK_QUEUES) -> int:
-    """Messages waiting in Redis, delayed ones included, across the given queues."""
-    pipeline = client.pipeline(transaction=False)
-    for name in queue_names:
-        pipeline.llen(ready_messages(name))
-        pipeline.llen(delayed_messages(name))
-    return sum(int(count) for count in pipeline.execute())
+def queue_backlog(client: redis.Redis) -> int:
+    """Messages waiting in the work queues, delayed ones included (dead ones are done)."""
+    return sum(
+        count
+        for (queue, state), count in queue_depths(client).items()
+        if queue in WORK_QUEUES and state != "dead"
+    )

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from api.cli.scim import print_scim
-from api.cli.shared import CommandError, administration, on_off, print_json, whole
-from models.admin.views import DomainView, StatusView
+from api.cli.shared import CommandError, administration, on_off, print_json, show, whole
+from models.admin.views import DomainView, OrganizationSummary, StatusView
 from models.audit.trail import Actor
 from models.core.config import Settings
 from models.core.limits import MAX_SEAT_LIMIT
@@ -80,12 +80,12 @@ def _org_create(args: argparse.Namespace, settings: Settings) -> None:
 
 def _org_list(args: argparse.Namespace, settings: Settings) -> None:
     organizations = administration(settings).list_organizations()
-    if args.json:
-        print_json(organizations)
-        return
-    for organization in organizations:
-        scim = "SCIM on" if organization["scim_enabled"] else "SCIM off"
-        print(f"{organization['slug']:<30} {scim:<9} {organization['name']}")
+    show(args, organizations, map(_organization_line, organizations))
+
+
+def _organization_line(organization: OrganizationSummary) -> str:
+    scim = "SCIM on" if organization["scim_enabled"] else "SCIM off"
+    return f"{organization['slug']:<30} {scim:<9} {organization['name']}"
 
 
 def _org_show(args: argparse.Namespace, settings: Settings) -> None:
@@ -157,22 +157,19 @@ def _domain_verify(args: argparse.Namespace, settings: Settings) -> None:
     domain = administration(settings).verify_domain(
         Actor.command_line(), args.org, args.domain, force=args.force_verify, reason=args.reason
     )
-    if args.json:
-        print_json(domain)
-        return
-    print(_domain_line(domain))
+    show(args, domain, [_domain_line(domain)])
 
 
 def _domain_list(args: argparse.Namespace, settings: Settings) -> None:
     domains = administration(settings).list_domains(args.org)
-    if args.json:
-        print_json(domains)
-        return
-    for domain in domains:
-        print(_domain_line(domain))
-        if domain["txt_record"]:
-            record = domain["txt_record"]
-            print(f'  publish: {record["name"]}.  TXT  "{record["value"]}"')
+    show(args, domains, (line for domain in domains for line in _domain_lines(domain)))
+
+
+def _domain_lines(domain: DomainView) -> list[str]:
+    """A domain, and the record to publish while it waits for DNS proof."""
+    record = domain["txt_record"]
+    publish = [f'  publish: {record["name"]}.  TXT  "{record["value"]}"'] if record else []
+    return [_domain_line(domain), *publish]
 
 
 def _domain_remove(args: argparse.Namespace, settings: Settings) -> None:

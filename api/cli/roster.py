@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from api.cli.shared import administration, connect, print_json, show, whole
+from api.cli.shared import administration, connect, show, whole
 from models.audit.trail import Actor, AuditRecordView
 from models.core.config import Settings
 from models.core.limits import MAX_BIGINT, MAX_INTEGER
@@ -67,10 +67,8 @@ def _jit(args: argparse.Namespace, settings: Settings) -> None:
         family_name=args.family_name,
         display_name=args.display_name,
     )
-    if args.json:
-        print_json(result)
-        return
-    print(f"{result['email']}: {result['outcome']} ({result['status']}, source {result['source']})")
+    line = f"{result['email']}: {result['outcome']} ({result['status']}, source {result['source']})"
+    show(args, result, [line])
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> None:
@@ -145,13 +143,12 @@ def _status(args: argparse.Namespace, settings: Settings) -> None:
     status = administration(settings).status(args.org)
     shown: dict[str, Any] = {**status, "queue_backlog": _queue_backlog(settings)}
     members = ", ".join(f"{count} {state}" for state, count in status["members"].items())
-    lines = (
-        f"{key.replace('_', ' '):<28} {members if key == 'members' else value}"
-        if value is not None
-        else f"{key.replace('_', ' '):<28} -"
-        for key, value in shown.items()
-    )
-    show(args, shown, lines)
+    values = {**shown, "members": members}
+    show(args, shown, (f"{key.replace('_', ' '):<28} {_or_dash(v)}" for key, v in values.items()))
+
+
+def _or_dash(value: Any) -> Any:
+    return "-" if value is None else value
 
 
 def _queue_backlog(settings: Settings) -> int | None:
@@ -160,9 +157,10 @@ def _queue_backlog(settings: Settings) -> int | None:
         return None
     import redis
 
+    from api.app import redis_client
     from workers.metrics import queue_backlog
 
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    client = redis_client(settings.redis_url)
     try:
         return queue_backlog(client)
     except (redis.RedisError, OSError):

@@ -22,8 +22,15 @@ from api.scim.bulk import BulkRun, OperationResult, parse_bulk_request
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# Headers of the bulk request an operation must not inherit.
-_PER_REQUEST_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "CONTENT_LENGTH", "CONTENT_TYPE")
+# What of the bulk request an operation must not inherit: its headers, and the client's
+# socket (an operation's body is in memory; nothing of it is on the connection).
+_PER_REQUEST_HEADERS = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "CONTENT_LENGTH",
+    "CONTENT_TYPE",
+    "gunicorn.socket",
+)
 
 
 class BulkResource:

@@ -31,7 +31,6 @@ from models.admin.views import (
     domain_view,
     settings_view,
     sso_view,
-    status_view,
     summary_view,
     token_view,
 )
@@ -496,10 +495,10 @@ class Administration:
                 .group_by(Member.status)
             ).all()
         )
-        return status_view(
-            organization_status(session, organization).as_dict(),
-            {str(status): members.get(status, 0) for status in MemberStatus},
-        )
+        return {
+            **organization_status(session, organization),
+            "members": {str(status): members.get(status, 0) for status in MemberStatus},
+        }
 
     def _organization_view(self, session: Session, organization: Organization) -> OrganizationView:
         connection = session.scalar(

@@ -6,9 +6,10 @@ error in every reader rather than a KeyError in one.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from models.core.base import iso
+from models.operations.status import OrganizationStatus
 from models.organizations.domains import challenge_record
 from models.organizations.tables import Domain, Organization
 from models.sso import connections as sso_rules
@@ -84,16 +85,7 @@ class CredentialsView(ScimView):
     token_prefix: str
 
 
-class StatusView(TypedDict):
-    organization: str
-    scim_enabled: bool
-    pending_changes: int
-    oldest_pending_seconds: float | None
-    last_reconciled_at: str | None
-    events: int
-    webhook_endpoints: int
-    failing_webhook_endpoints: int
-    undelivered_events: int
+class StatusView(OrganizationStatus):
     # Members by status, every status named.
     members: dict[str, int]
 
@@ -193,20 +185,4 @@ def summary_view(organization: Organization) -> OrganizationSummary:
         "slug": organization.slug,
         "name": organization.name,
         "scim_enabled": organization.scim_enabled,
-    }
-
-
-def status_view(status: dict[str, Any], members: dict[str, int]) -> StatusView:
-    """An OrganizationStatus (as a dict) with its members counted by status."""
-    return {
-        "organization": status["organization"],
-        "scim_enabled": status["scim_enabled"],
-        "pending_changes": status["pending_changes"],
-        "oldest_pending_seconds": status["oldest_pending_seconds"],
-        "last_reconciled_at": status["last_reconciled_at"],
-        "events": status["events"],
-        "webhook_endpoints": status["webhook_endpoints"],
-        "failing_webhook_endpoints": status["failing_webhook_endpoints"],
-        "undelivered_events": status["undelivered_events"],
-        "members": members,
     }

@@ -10,7 +10,7 @@ import pytest
 from api.cli import main
 from models.core.db import Database
 from tests.support.saml import idp_metadata
-from tests.support.scim import ScimClient, okta_user
+from tests.support.scim import ScimClient, okta_group, okta_user
 
 
 @pytest.fixture
@@ -75,6 +75,7 @@ def test_roster_events_and_status_after_provisioning(
     before = json.loads(out)
     assert before["pending_changes"] == 1
     assert before["oldest_pending_seconds"] >= 0
+    assert isinstance(before["queue_backlog"], int)
 
     code, out, _ = cli("reconcile", "acme")
     assert code == 0
@@ -161,3 +162,16 @@ def test_a_seat_limit_past_the_range_is_one_clear_line(cli):
     assert code == 1
     assert err.startswith("scimgate: ")
     assert "up to 1000000000" in err
+
+
+def test_status_counts_groups_waiting_for_the_roster_as_the_sweep_does(
+    cli, scim: ScimClient, tenant
+):
+    ada = scim.post("/Users", okta_user("ada@example.com")).json["id"]
+    cli("reconcile", "acme")
+
+    scim.post("/Groups", okta_group("Engineering", ada))
+    status = json.loads(cli("status", "acme", "--json")[1])
+
+    assert status["pending_changes"] == 1
+    assert status["members"] == {"active": 1, "deactivated": 0, "removed": 0, "pending_seat": 0}

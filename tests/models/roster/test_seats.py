@@ -88,3 +88,20 @@ def test_a_waiting_member_deactivated_by_the_idp_frees_nothing_and_waits_no_more
         "user1@example.com": ("deactivated", None),
     }
     assert event_types(database, tenant.id, after=2) == ["member.deactivated"]
+
+
+def test_a_granted_seat_s_event_has_the_fields_of_every_member_event(
+    admin: AdminClient, scim: ScimClient, database: Database, tenant
+):
+    admin.patch(f"/orgs/{tenant.slug}/settings", {"seat_limit": 0})
+    user = okta_user("user0@example.com")
+    user_id = scim.post("/Users", user).json["id"]
+    reconcile_organization(database, tenant.id)
+
+    admin.patch(f"/orgs/{tenant.slug}/settings", {"seat_limit": None})
+    reconcile_organization(database, tenant.id)
+
+    with database.reading() as session:
+        waiting, granted = [e.data for e in events_after(session, tenant.id, 0)]
+    assert granted.keys() == waiting.keys()
+    assert (granted["user_id"], granted["external_id"]) == (user_id, user["externalId"])
